@@ -1,0 +1,1 @@
+"""EventBridge "Batch Job State Change" -> the ledger."""

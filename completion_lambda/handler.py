@@ -1,0 +1,30 @@
+"""Lambda entry point for the EventBridge rule on this job queue's "Batch Job State Change"."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from completion_lambda.record import record
+from conveyor import settings
+from conveyor.aws import client
+from conveyor.events.batch import parse_job_state_change
+from conveyor.ledger.store import Ledger
+
+logger = Logger(service="conveyor-completion")
+copy_config_to_registered_loggers(source_logger=logger, include={"conveyor", "completion_lambda"})
+
+
+@cache
+def ledger() -> Ledger:
+    """Built once per container, on the first invocation."""
+    table = settings.require([settings.LEDGER_TABLE])[settings.LEDGER_TABLE]
+    return Ledger(client("dynamodb"), table)
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    change = parse_job_state_change(event)
+    return {"job_id": change.job_id, "result": record(ledger(), change).value}

@@ -1,0 +1,1 @@
+"""Conveyor: every file that lands in S3 transformed, archived and accounted for."""

@@ -1,0 +1,1 @@
+"""The `conveyor` operator CLI."""

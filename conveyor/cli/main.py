@@ -1,0 +1,46 @@
+"""`conveyor`: the app, its sub-apps, and the one place errors become a line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from conveyor.cli import jobs, local
+from conveyor.errors import ConveyorError
+
+app = typer.Typer(
+    name="conveyor",
+    help="Transform every file that lands in S3, and answer what happened to it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.add_typer(local.app, name="local")
+jobs.register(app)
+
+EXIT_ERROR = 1
+EXIT_AWS = 2
+
+
+def main() -> None:
+    """Console entry point: domain and AWS errors end as one line on stderr, never a traceback."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except ConveyorError as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        sys.exit(EXIT_ERROR)
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        typer.secho(
+            f"error: AWS {err.operation_name}: {error.get('Code')}: {error.get('Message')}",
+            fg="red",
+            err=True,
+        )
+        sys.exit(EXIT_AWS)
+    except BotoCoreError as err:
+        typer.secho(f"error: AWS: {err}", fg="red", err=True)
+        sys.exit(EXIT_AWS)

@@ -1,0 +1,1 @@
+"""Events from AWS, parsed once at the boundary into small frozen types."""

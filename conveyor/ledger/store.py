@@ -1,0 +1,265 @@
+"""The ledger in DynamoDB: conditional writes so that duplicates and late events are harmless."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from conveyor.clock import iso, utcnow
+from conveyor.errors import ConveyorError
+from conveyor.events.batch import JobStateChange
+from conveyor.ledger import transitions
+from conveyor.ledger.schema import (
+    BUCKET_INDEX,
+    JOB_INDEX,
+    PARTITION_KEY,
+    SORT_KEY,
+    STATUS_INDEX,
+    primary_key,
+)
+from conveyor.ledger.status import Status
+from conveyor.objects import ObjectVersion
+
+logger = logging.getLogger(__name__)
+
+Item = dict[str, Any]
+
+CLAIM_LEASE = timedelta(minutes=2)
+"""How long a claim blocks others when its holder died between claiming and submitting."""
+WRITE_CONFLICT_RETRIES = 5
+"""Concurrent writers of one item re-read and re-decide this many times before giving up."""
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class Ledger:
+    """Reads and writes ledger items; every decision about their content is in `transitions`."""
+
+    def __init__(
+        self, client: Any, table_name: str, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._clock = clock
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def claim(self, version: ObjectVersion, *, transform: str) -> Item | None:
+        """Take the right to submit the one job of `version`; None when it is already taken."""
+        now = self._clock()
+        item = {
+            **transitions.identity_fields(
+                bucket=version.bucket,
+                key=version.key,
+                version_id=version.version_id,
+                etag=version.etag,
+            ),
+            "size": version.size,
+            "sequencer": version.sequencer,
+            "transform": transform,
+            "claim_token": uuid.uuid4().hex,
+            "claim_expires": int((now + CLAIM_LEASE).timestamp()),
+            "created_at": iso(now),
+            "revision": 0,
+        }
+        claimed = self._put(
+            item,
+            "attribute_not_exists(#pk) OR (attribute_not_exists(job_id) AND claim_expires < :now)",
+            {":now": int(now.timestamp())},
+        )
+        return item if claimed else None
+
+    def release(self, claimed: Mapping[str, Any], reason: str) -> None:
+        """Give a claim back at once (SubmitJob failed) so the next delivery can submit."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_serialize(_key_of(claimed)),
+                UpdateExpression="SET claim_expires = :zero, last_error = :reason",
+                ConditionExpression="claim_token = :token AND attribute_not_exists(job_id)",
+                ExpressionAttributeValues=_serialize(
+                    {":zero": 0, ":reason": reason, ":token": claimed["claim_token"]}
+                ),
+            )
+        except ClientError as err:
+            if _code(err) != "ConditionalCheckFailedException":
+                raise
+            logger.info("claim on %s was already superseded", claimed[PARTITION_KEY])
+
+    def record_skipped(self, version: ObjectVersion, reason: str) -> bool:
+        """Record a version no route wants; False when the version was already known."""
+        now = iso(self._clock())
+        item = {
+            **transitions.identity_fields(
+                bucket=version.bucket,
+                key=version.key,
+                version_id=version.version_id,
+                etag=version.etag,
+            ),
+            "size": version.size,
+            "sequencer": version.sequencer,
+            "status": Status.SKIPPED.value,
+            "status_reason": reason,
+            "created_at": now,
+            "updated_at": now,
+            "history": [{"at": now, "status": Status.SKIPPED.value, "reason": reason}],
+            "revision": 1,
+        }
+        return self._put(item, "attribute_not_exists(#pk)", {})
+
+    def apply(self, change: JobStateChange, *, current: Mapping[str, Any] | None = None) -> bool:
+        """Apply a job state change if it moves the version forward; False if stale or duplicate.
+
+        Read, decide with the pure rules, write on condition that nobody wrote in between; on a
+        conflict, read again and decide again.
+        """
+        key = transitions.identity_fields(
+            bucket=change.parameters["bucket"],
+            key=change.parameters["key"],
+            version_id=change.parameters.get("version_id") or None,
+            etag=change.parameters.get("etag", ""),
+        )
+        known = dict(current) if current is not None else None
+        for _ in range(WRITE_CONFLICT_RETRIES):
+            if known is None:
+                known = self.get(key[PARTITION_KEY], key[SORT_KEY])
+            new = transitions.apply(known, change, iso(self._clock()))
+            if new is None:
+                return False
+            if known is None:
+                condition, values = "attribute_not_exists(#pk)", {}
+            else:
+                condition, values = "revision = :rev", {":rev": known.get("revision", 0)}
+            if self._put(new, condition, values):
+                return True
+            known = None
+        raise ConveyorError(
+            f"ledger item {key[PARTITION_KEY]} kept changing under {WRITE_CONFLICT_RETRIES} writes"
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, partition: str, sort: str) -> Item | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=_serialize({PARTITION_KEY: partition, SORT_KEY: sort}),
+            ConsistentRead=True,
+        )
+        return _deserialize(response["Item"]) if "Item" in response else None
+
+    def versions_of(self, bucket: str, key: str) -> list[Item]:
+        """Every version of one object that the ledger knows, newest update first."""
+        items = self._query(
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY},
+            ExpressionAttributeValues=_serialize({":pk": primary_key(bucket, key, "")["pk"]}),
+        )
+        return sorted(items, key=lambda i: i.get("updated_at", ""), reverse=True)
+
+    def find_job(self, job_id: str) -> list[Item]:
+        return list(
+            self._query(
+                IndexName=JOB_INDEX,
+                KeyConditionExpression="job_id = :job",
+                ExpressionAttributeValues=_serialize({":job": job_id}),
+            )
+        )
+
+    def by_status(
+        self, status: Status, *, since: str | None = None, key_prefix: str | None = None
+    ) -> Iterator[Item]:
+        """Versions in one status, newest update first, from the status index."""
+        condition, values = "#status = :status", {":status": status.value}
+        if since:
+            condition += " AND updated_at >= :since"
+            values[":since"] = since
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ScanIndexForward": False,
+        }
+        if key_prefix:
+            request["FilterExpression"] = "begins_with(object_key, :prefix)"
+            values[":prefix"] = key_prefix
+        return self._query(**request, ExpressionAttributeValues=_serialize(values))
+
+    def under_prefix(
+        self, bucket: str, key_prefix: str, *, since: str | None = None
+    ) -> Iterator[Item]:
+        """Versions whose key starts with `key_prefix`, in key order, from the bucket index."""
+        values: dict[str, Any] = {":bucket": bucket, ":prefix": key_prefix}
+        request: dict[str, Any] = {
+            "IndexName": BUCKET_INDEX,
+            "KeyConditionExpression": "#bucket = :bucket AND begins_with(object_key, :prefix)",
+            "ExpressionAttributeNames": {"#bucket": "bucket"},
+        }
+        if not key_prefix:
+            request["KeyConditionExpression"] = "#bucket = :bucket"
+            del values[":prefix"]
+        if since:
+            request["FilterExpression"] = "updated_at >= :since"
+            values[":since"] = since
+        return self._query(**request, ExpressionAttributeValues=_serialize(values))
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _put(self, item: Item, condition: str, values: Mapping[str, Any]) -> bool:
+        """Conditional put; False when the condition failed (a duplicate or a concurrent writer)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": _serialize({k: v for k, v in item.items() if v is not None}),
+            "ConditionExpression": condition,
+        }
+        if "#pk" in condition:
+            request["ExpressionAttributeNames"] = {"#pk": PARTITION_KEY}
+        if values:
+            request["ExpressionAttributeValues"] = _serialize(values)
+        try:
+            self._client.put_item(**request)
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _query(self, **request: Any) -> Iterator[Item]:
+        paginator = self._client.get_paginator("query")
+        for page in paginator.paginate(TableName=self._table, **request):
+            for raw in page.get("Items", []):
+                yield _deserialize(raw)
+
+
+def _key_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
+
+
+def _code(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Code", "")
+
+
+def _serialize(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items()}
+
+
+def _deserialize(raw: Mapping[str, Any]) -> Item:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in raw.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; ours are all integers."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

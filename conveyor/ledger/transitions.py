@@ -1,0 +1,141 @@
+"""Pure rules for moving a ledger item: which event wins, and what the item becomes.
+
+Events arrive late, twice, and out of order. Within one job an event wins only if it is further
+along (a later attempt, or a later state of the same attempt); between two jobs of one version the
+job Batch created later wins, so a resubmission replaces a failed job and a stale event of the old
+job changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.clock import iso_from_millis
+from conveyor.events.batch import JobStateChange
+from conveyor.ledger.schema import primary_key
+from conveyor.ledger.status import RANK, TERMINAL, Status
+from conveyor.objects import version_ref
+
+Item = dict[str, Any]
+
+HISTORY_LIMIT = 100
+"""Entries kept per version (the newest); keeps an item far below DynamoDB's 400 KB."""
+
+JOB_FIELDS = (
+    "job_id",
+    "job_name",
+    "job_created_at",
+    "attempt",
+    "exit_code",
+    "log_stream",
+    "started_at",
+    "stopped_at",
+    "status_reason",
+)
+"""Fields that describe one job: cleared when a newer job takes over the version."""
+
+CLAIM_FIELDS = ("claim_token", "claim_expires", "last_error")
+
+
+def outranks(current: Mapping[str, Any] | None, change: JobStateChange) -> bool:
+    """Whether `change` may be applied on top of `current`."""
+    if not current or not current.get("job_id"):
+        return True
+    current_status = Status(current["status"])
+    if current["job_id"] == change.job_id:
+        if current_status in TERMINAL:
+            return _completes_superseded(current, change)
+        return (change.attempt, RANK[change.status]) > (
+            int(current.get("attempt", 1)),
+            RANK[current_status],
+        )
+    return (change.created_at or 0, change.job_id) > (
+        int(current.get("job_created_at", 0)),
+        current["job_id"],
+    )
+
+
+def next_status(current: Status | None, incoming: Status) -> Status:
+    """SUPERSEDED is the worker's verdict on a job that Batch then calls SUCCEEDED: keep it."""
+    if current is Status.SUPERSEDED and incoming is Status.SUCCEEDED:
+        return Status.SUPERSEDED
+    return incoming
+
+
+def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -> Item | None:
+    """The item after `change`, or None when the change is a duplicate or stale."""
+    if not outranks(current, change):
+        return None
+    item: Item = {k: v for k, v in (current or {}).items() if k not in CLAIM_FIELDS}
+    same_job = item.get("job_id") == change.job_id
+    if not same_job:
+        for name in JOB_FIELDS:
+            item.pop(name, None)
+    params = change.parameters
+    identity = identity_fields(
+        bucket=params["bucket"],
+        key=params["key"],
+        version_id=params.get("version_id") or None,
+        etag=params.get("etag", ""),
+    )
+    for name, value in identity.items():
+        item.setdefault(name, value)
+    status = next_status(Status(item["status"]) if "status" in item else None, change.status)
+    created_at = change.created_at or item.get("job_created_at")
+    updates = {
+        "status": status.value,
+        "updated_at": now,
+        "job_id": change.job_id,
+        "job_name": change.job_name,
+        "job_queue": change.job_queue,
+        "job_definition": change.job_definition,
+        "job_created_at": created_at,
+        "attempt": change.attempt,
+        "status_reason": change.status_reason,
+        "exit_code": change.exit_code,
+        "log_stream": change.log_stream,
+        "started_at": iso_from_millis(change.started_at) if change.started_at else None,
+        "stopped_at": iso_from_millis(change.stopped_at) if change.stopped_at else None,
+        "transform": params.get("transform"),
+        "output_key": params.get("output_key"),
+        "sequencer": params.get("sequencer"),
+    }
+    item.update({k: v for k, v in updates.items() if v not in (None, "")})
+    item.setdefault("created_at", now)
+    entry = {
+        "at": now,
+        "status": change.status.value,
+        "job_id": change.job_id,
+        "attempt": change.attempt,
+        "reason": change.status_reason,
+        "exit_code": change.exit_code,
+    }
+    item["history"] = [
+        *item.get("history", []),
+        {k: v for k, v in entry.items() if v not in (None, "")},
+    ][-HISTORY_LIMIT:]
+    item["revision"] = int(item.get("revision", 0)) + 1
+    return item
+
+
+def identity_fields(*, bucket: str, key: str, version_id: str | None, etag: str) -> Item:
+    """The fields that name an object version, primary key included."""
+    fields: Item = {
+        **primary_key(bucket, key, version_ref(version_id, etag)),
+        "bucket": bucket,
+        "object_key": key,
+        "etag": etag.strip('"'),
+    }
+    if version_id and version_id != "null":
+        fields["version_id"] = version_id
+    return fields
+
+
+def _completes_superseded(current: Mapping[str, Any], change: JobStateChange) -> bool:
+    """Batch's SUCCEEDED after the worker said SUPERSEDED still brings the exit code and times."""
+    return (
+        current["status"] == Status.SUPERSEDED
+        and change.status is Status.SUCCEEDED
+        and "stopped_at" not in current
+    )

@@ -1,0 +1,185 @@
+"""Create the resources the handlers need on any S3/SQS/DynamoDB endpoint, as the CDK stack does.
+
+Safe to run again: existing resources are kept and their settings re-applied.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from conveyor import settings
+from conveyor.errors import ConfigError
+from conveyor.ledger.schema import create_table_request
+
+logger = logging.getLogger(__name__)
+
+MAX_RECEIVE_COUNT = 5
+"""Deliveries of one message before SQS moves it to the dead-letter queue."""
+VISIBILITY_TIMEOUT = 180
+"""Seconds: six times the trigger's 30 s timeout, as AWS advises for Lambda event sources."""
+ABORT_MULTIPART_AFTER_DAYS = 1
+NOTIFICATION_ID = "conveyor-staging-object-created"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class Names:
+    """Resource names derived from one stack name."""
+
+    staging: str
+    archive: str
+    output: str
+    queue: str
+    dead_letters: str
+    table: str
+
+    @classmethod
+    def of(cls, name: str) -> Names:
+        if not _NAME.match(name):
+            raise ConfigError(
+                f"stack name {name!r} must be 3-42 characters of a-z, 0-9 and '-', "
+                "starting and ending with a letter or digit (it prefixes bucket names)"
+            )
+        return cls(
+            staging=f"{name}-staging",
+            archive=f"{name}-archive",
+            output=f"{name}-output",
+            queue=f"{name}-staging-events",
+            dead_letters=f"{name}-staging-events-dlq",
+            table=f"{name}-ledger",
+        )
+
+
+def provision(*, s3: Any, sqs: Any, dynamodb: Any, name: str = "conveyor") -> dict[str, str]:
+    """Create or update everything and return the settings, keyed by CONVEYOR_* name."""
+    names = Names.of(name)
+    for bucket in (names.staging, names.archive, names.output):
+        _bucket(s3, bucket)
+    for bucket in (names.staging, names.archive):
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    _staging_rules(s3, names.staging)
+    queue_url = _queues(sqs, names, staging_arn=f"arn:aws:s3:::{names.staging}")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=names.staging,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"Id": NOTIFICATION_ID, "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
+    _table(dynamodb, names.table)
+    return {
+        settings.STAGING_BUCKET: names.staging,
+        settings.ARCHIVE_BUCKET: names.archive,
+        settings.OUTPUT_BUCKET: names.output,
+        settings.STAGING_QUEUE: queue_url,
+        settings.LEDGER_TABLE: names.table,
+    }
+
+
+def _bucket(s3: Any, bucket: str) -> None:
+    request: dict[str, Any] = {"Bucket": bucket}
+    region = s3.meta.region_name
+    if region and region != "us-east-1":
+        request["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**request)
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+
+
+def _staging_rules(s3: Any, bucket: str) -> None:
+    """Uploads left half-done are aborted; browsers may PUT/POST and read the ETag back."""
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "abort-incomplete-multipart-uploads",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "AbortIncompleteMultipartUpload": {
+                        "DaysAfterInitiation": ABORT_MULTIPART_AFTER_DAYS
+                    },
+                }
+            ]
+        },
+    )
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["PUT", "POST"],
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+        },
+    )
+
+
+def _queues(sqs: Any, names: Names, *, staging_arn: str) -> str:
+    dlq_url = sqs.create_queue(QueueName=names.dead_letters)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(QueueName=names.queue)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "StagingBucketNotifications",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": staging_arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(
+        QueueUrl=url,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+            ),
+            "Policy": json.dumps(policy),
+        },
+    )
+    return url
+
+
+def _table(dynamodb: Any, table: str) -> None:
+    try:
+        dynamodb.create_table(**create_table_request(table))
+    except ClientError as err:
+        if err.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+        logger.info("table %s exists", table)
+    dynamodb.get_waiter("table_exists").wait(TableName=table)

@@ -1,0 +1,51 @@
+"""The CONVEYOR_* settings: one name each, shared by the runtimes, local stack and CDK stack."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+from conveyor.errors import ConfigError
+
+STAGING_BUCKET = "CONVEYOR_STAGING_BUCKET"
+ARCHIVE_BUCKET = "CONVEYOR_ARCHIVE_BUCKET"
+OUTPUT_BUCKET = "CONVEYOR_OUTPUT_BUCKET"
+STAGING_QUEUE = "CONVEYOR_STAGING_QUEUE"
+"""The URL of the SQS queue that receives the staging bucket's notifications."""
+LEDGER_TABLE = "CONVEYOR_LEDGER_TABLE"
+JOB_QUEUE = "CONVEYOR_JOB_QUEUE"
+JOB_DEFINITION = "CONVEYOR_JOB_DEFINITION"
+ROUTES = "CONVEYOR_ROUTES"
+"""JSON routing rules; optional (the default routes apply when unset)."""
+UPLOAD_ROLE_ARN = "CONVEYOR_UPLOAD_ROLE_ARN"
+
+ALL = (
+    STAGING_BUCKET,
+    ARCHIVE_BUCKET,
+    OUTPUT_BUCKET,
+    STAGING_QUEUE,
+    LEDGER_TABLE,
+    JOB_QUEUE,
+    JOB_DEFINITION,
+    ROUTES,
+    UPLOAD_ROLE_ARN,
+)
+
+
+def require(names: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Read the named settings, failing at once with every missing name, not later with one."""
+    env = os.environ if environ is None else environ
+    names = list(names)
+    missing = [name for name in names if not env.get(name)]
+    if missing:
+        raise ConfigError(
+            f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
+            "(set it in the environment, e.g. from `conveyor local provision`)"
+        )
+    return {name: env[name] for name in names}
+
+
+def optional(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Read a setting that may be absent or empty."""
+    env = os.environ if environ is None else environ
+    return env.get(name) or None

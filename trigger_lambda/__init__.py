@@ -1,0 +1,1 @@
+"""S3 notification (direct, in SQS, or via EventBridge) -> one Batch job per object version."""

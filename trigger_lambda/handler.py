@@ -1,0 +1,60 @@
+"""Lambda entry point: parse the delivery, hand each notification to the `Trigger`, report failures.
+
+From SQS, only the messages that failed come back in `batchItemFailures`, so SQS retries just those
+and its DLQ catches poison messages. A direct S3 or EventBridge invocation raises if anything
+failed, so Lambda retries it (duplicates are harmless: the ledger claims each version once).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from conveyor.aws import client
+from conveyor.events.s3 import parse_body, parse_message
+from conveyor.ledger.store import Ledger
+from trigger_lambda.config import TriggerConfig
+from trigger_lambda.service import Trigger
+
+logger = Logger(service="conveyor-trigger")
+copy_config_to_registered_loggers(source_logger=logger, include={"conveyor", "trigger_lambda"})
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def trigger() -> Trigger:
+    """Built once per container, on the first invocation (clients and settings)."""
+    config = TriggerConfig.from_env()
+    return Trigger(
+        config=config,
+        ledger=Ledger(client("dynamodb"), config.ledger_table),
+        batch=client("batch"),
+        s3=client("s3"),
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if _from_sqs(event):
+        return process_partial_response(
+            event=event, record_handler=_record, processor=processor, context=context
+        )
+    outcomes = trigger().handle_message(parse_message(event))
+    return {"outcomes": [o.value for o in outcomes]}
+
+
+def _record(record: SQSRecord) -> None:
+    trigger().handle_message(parse_body(record.body))
+
+
+def _from_sqs(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or []
+    return bool(records) and records[0].get("eventSource") == "aws:sqs"
