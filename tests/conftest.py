@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import urllib.request
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 EVENTS = Path(__file__).parent / "events"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request is noise
 
 # Never reach real AWS: dummy credentials, and an endpoint nothing listens on until moto starts.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
