@@ -7,13 +7,26 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs; the Dockerfile installs exactly these too.
 APT_PACKAGES := ffmpeg
 
-.PHONY: test lint format system-deps clean
+.PHONY: install test lint format system-deps python-venv clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+install: $(STAMP) system-deps
+
+# Debian's own python3 needs python3-venv before it can create .venv.
+python-venv:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian package: python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
+	else \
+	  echo "$(PYTHON) cannot create a virtualenv. Install it, e.g.: sudo apt-get install -y python3-venv" >&2; \
+	  exit 1; \
+	fi
 
 system-deps:
 	@if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then \
