@@ -2,7 +2,8 @@
 
 `CONVEYOR_ROUTES` is a JSON list of rules; the first rule that matches wins. A rule:
 `{"match": "videos/*.mov", "transform": "h264-720p", "min_size": 1, "max_size": 10737418240,
-"job_queue": "...", "job_definition": "...", "output_key": "{dir}/{stem}.mp4"}`.
+"job_queue": "...", "job_definition": "...", "output_key": "{dir}/{stem}.mp4"}`; the `command`
+transform also takes `"argv": ["xz", "-c"]`.
 `match` is a glob on the whole key (`*` spans `/`), compared without regard to case.
 """
 
@@ -26,6 +27,8 @@ class Route:
     job_queue: str | None = None
     job_definition: str | None = None
     output_key: str | None = None
+    argv: tuple[str, ...] | None = None
+    """The command line of the `command` transform (no shell)."""
 
     def accepts(self, key: str, size: int) -> bool:
         if self.min_size is not None and size < self.min_size:
@@ -85,7 +88,14 @@ def _parse_rule(index: int, rule: Any) -> Route:
         value = rule.get(name)
         if value is not None and (type(value) is not int or value < 0):
             raise ConfigError(f"{where}: {name!r} must be a whole number of bytes >= 0")
+    argv = rule.get("argv")
+    if argv is not None and (
+        not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv)
+    ):
+        raise ConfigError(f"{where}: 'argv' must be a non-empty list of non-empty strings")
+    if rule["transform"] == "command" and argv is None:
+        raise ConfigError(f"{where}: transform 'command' needs 'argv', e.g. [\"xz\", \"-c\"]")
     low, high = rule.get("min_size"), rule.get("max_size")
     if low is not None and high is not None and low > high:
         raise ConfigError(f"{where}: 'min_size' is larger than 'max_size'")
-    return Route(**rule)
+    return Route(**{**rule, "argv": tuple(argv) if argv else None})

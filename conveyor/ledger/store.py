@@ -145,6 +145,29 @@ class Ledger:
             f"ledger item {key[PARTITION_KEY]} kept changing under {WRITE_CONFLICT_RETRIES} writes"
         )
 
+    def annotate(self, key: Mapping[str, str], fields: Mapping[str, Any]) -> bool:
+        """Add facts (output, archive, metrics, error) to an existing item; False if it has none.
+
+        `key` is the item's primary key (see `transitions.identity_fields`).
+        """
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = {f":v{i}": value for i, value in enumerate(fields.values())}
+        assignments = ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_serialize(_key_of(key)),
+                UpdateExpression=f"SET {assignments}, updated_at = :now",
+                ConditionExpression="attribute_exists(#pk)",
+                ExpressionAttributeNames={**names, "#pk": PARTITION_KEY},
+                ExpressionAttributeValues=_serialize({**values, ":now": iso(self._clock())}),
+            )
+        except ClientError as err:
+            if _code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, partition: str, sort: str) -> Item | None:
@@ -247,7 +270,18 @@ def _code(err: ClientError) -> str:
 
 
 def _serialize(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items()}
+    return {k: _serializer.serialize(_storable(v)) for k, v in values.items()}
+
+
+def _storable(value: Any) -> Any:
+    """DynamoDB takes no float: store it as a Decimal of its shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
 
 
 def _deserialize(raw: Mapping[str, Any]) -> Item:
@@ -255,9 +289,9 @@ def _deserialize(raw: Mapping[str, Any]) -> Item:
 
 
 def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; ours are all integers."""
+    """DynamoDB numbers come back as Decimal: integers as int, the rest as float."""
     if isinstance(value, Decimal):
-        return int(value)
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

@@ -32,6 +32,8 @@ JOB_FIELDS = (
     "started_at",
     "stopped_at",
     "status_reason",
+    "error",
+    "outcome",
 )
 """Fields that describe one job: cleared when a newer job takes over the version."""
 

@@ -1,0 +1,208 @@
+"""Copy the original to the archive, prove the copy, and only then delete that one version.
+
+The copy is S3's managed copy: CopyObject up to the single-copy limit (5 GB), UploadPartCopy above
+it or for multipart originals (with the original's part size, so the ETags match). The copy is
+verified by size and then by a full-object checksum of the same kind, the ETag, or, when neither
+can decide, by reading both and comparing SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from batch_job.errors import Transient
+from batch_job.parts import MIN_PART_SIZE, MiB
+from batch_job.source import PinnedReader, Source, checksums_of
+from conveyor.objects import normalize_etag
+
+logger = logging.getLogger(__name__)
+
+SINGLE_COPY_LIMIT = 5 * 1024**3
+"""CopyObject copies at most 5 GB; larger objects need UploadPartCopy."""
+COPY_PART_SIZE = 256 * MiB
+"""Part size of a multipart copy when the original's own part size is unknown."""
+ARCHIVE_SEARCH_LIMIT = 50
+"""Archive versions of one key inspected when looking for an earlier run's copy."""
+SOURCE_VERSION = "conveyor-source-version-id"
+SOURCE_ETAG = "conveyor-source-etag"
+
+
+@dataclass(frozen=True)
+class Archived:
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str
+    size: int
+    reused: bool = False
+    """True when an earlier run of this job had already made and verified the copy."""
+
+
+def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> Archived:
+    """Copy `source` to `bucket` under the same key and verify it; reuse an earlier run's copy."""
+    earlier = find_archived(s3, bucket, source.key, source.version_id, source.etag)
+    if earlier is not None:
+        verify(s3, source, earlier)
+        logger.info("archive copy from an earlier run found and verified: %s", earlier.version_id)
+        return earlier
+    abort_open_uploads(s3, bucket, source.key)
+    head = s3.head_object(Bucket=source.bucket, Key=source.key, **source.pin())
+    metadata = {
+        **head.get("Metadata", {}),
+        SOURCE_VERSION: source.version_id or "",
+        SOURCE_ETAG: source.etag,
+    }
+    extra: dict[str, Any] = {
+        "MetadataDirective": "REPLACE",
+        "Metadata": {k: v for k, v in metadata.items() if v},
+        "ContentType": head.get("ContentType", "binary/octet-stream"),
+        "CopySourceIfMatch": f'"{source.etag}"',
+    }
+    multipart = "-" in source.etag or source.size > single_copy_limit
+    chunk = _part_size_of(s3, source) if multipart else COPY_PART_SIZE
+    config = TransferConfig(
+        multipart_threshold=1 if multipart else single_copy_limit + 1,
+        multipart_chunksize=chunk,
+        max_concurrency=8,
+    )
+    copy_source = {"Bucket": source.bucket, "Key": source.key}
+    if source.version_id:
+        copy_source["VersionId"] = source.version_id
+    s3.copy(copy_source, bucket, source.key, ExtraArgs=extra, Config=config)
+    copied = find_archived(s3, bucket, source.key, source.version_id, source.etag)
+    if copied is None:
+        raise Transient(f"archive copy of {source.key} is not visible after copying")
+    verify(s3, source, copied)
+    logger.info(
+        "archived s3://%s/%s (version %s) as version %s, verified",
+        source.bucket,
+        source.key,
+        source.version_id,
+        copied.version_id,
+    )
+    return dataclasses.replace(copied, reused=False)
+
+
+def find_archived(
+    s3: Any, bucket: str, key: str, version_id: str | None, etag: str
+) -> Archived | None:
+    """The archive version that a Conveyor copy of this staging version made, if any."""
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=ARCHIVE_SEARCH_LIMIT)
+    for version in listing.get("Versions", []):
+        if version["Key"] != key:
+            continue
+        head = s3.head_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
+        meta = head.get("Metadata", {})
+        matches = (
+            meta.get(SOURCE_VERSION) == version_id
+            if version_id
+            else meta.get(SOURCE_ETAG) == normalize_etag(etag)
+        )
+        if matches:
+            return Archived(
+                bucket=bucket,
+                key=key,
+                version_id=version["VersionId"] if version["VersionId"] != "null" else None,
+                etag=normalize_etag(head["ETag"]),
+                size=int(head["ContentLength"]),
+                reused=True,
+            )
+    return None
+
+
+def verify(s3: Any, source: Source, copied: Archived) -> None:
+    """Raise unless the archive copy holds exactly the original's bytes."""
+    pin = {"VersionId": copied.version_id} if copied.version_id else {}
+    head = s3.head_object(Bucket=copied.bucket, Key=copied.key, ChecksumMode="ENABLED", **pin)
+    verdict = compare(source, head)
+    if verdict is None:
+        verdict = _digest(s3, source) == _digest_of_copy(s3, copied)
+        logger.info("archive copy of %s verified by reading both (SHA-256)", source.key)
+    if not verdict:
+        raise Transient(f"archive copy of {source.key} does not match the original")
+
+
+def compare(source: Source, copy_head: dict[str, Any]) -> bool | None:
+    """Decide from metadata alone: True, False, or None when metadata cannot tell."""
+    if int(copy_head["ContentLength"]) != source.size:
+        return False
+    copied = checksums_of(copy_head)
+    for algorithm, value in source.checksums.items():
+        full_object = {source.checksum_type, copy_head.get("ChecksumType")} <= {
+            "FULL_OBJECT",
+            None,
+        }
+        if algorithm in copied and full_object:
+            return copied[algorithm] == value
+    if normalize_etag(copy_head["ETag"]) == source.etag:
+        return True
+    return None
+
+
+def delete_original(s3: Any, source: Source) -> None:
+    """Delete exactly the archived version: by VersionId, or If-Match without versioning."""
+    try:
+        s3.delete_object(Bucket=source.bucket, Key=source.key, **source.pin())
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+            return
+        raise
+
+
+def abort_open_uploads(s3: Any, bucket: str, key: str) -> int:
+    """Abort multipart uploads to exactly `key` left open by a run that was killed."""
+    aborted = 0
+    listing = s3.list_multipart_uploads(Bucket=bucket, Prefix=key)
+    for upload in listing.get("Uploads", []):
+        if upload["Key"] != key:
+            continue
+        try:
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+            aborted += 1
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                raise
+    if aborted:
+        logger.warning(
+            "aborted %d multipart upload(s) left open on s3://%s/%s", aborted, bucket, key
+        )
+    return aborted
+
+
+def _part_size_of(s3: Any, source: Source) -> int:
+    """The original's part size (S3 reports it per part), so the copy's ETag matches."""
+    try:
+        head = s3.head_object(Bucket=source.bucket, Key=source.key, PartNumber=1, **source.pin())
+    except ClientError:
+        return COPY_PART_SIZE
+    if head.get("PartsCount") and int(head["ContentLength"]) >= MIN_PART_SIZE:
+        return int(head["ContentLength"])
+    return COPY_PART_SIZE
+
+
+def _digest(s3: Any, source: Source) -> str:
+    digest = hashlib.sha256()
+    for chunk in PinnedReader(s3, source):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest_of_copy(s3: Any, copied: Archived) -> str:
+    as_source = Source(
+        bucket=copied.bucket,
+        key=copied.key,
+        version_id=copied.version_id,
+        etag=copied.etag,
+        size=copied.size,
+        last_modified=None,  # type: ignore[arg-type]
+        checksums={},
+        checksum_type=None,
+    )
+    return _digest(s3, as_source)

@@ -1,0 +1,79 @@
+"""The worker's settings and the job it was given."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from batch_job.archive import SINGLE_COPY_LIMIT
+from batch_job.parts import DEFAULT_PART_SIZE, MIN_PART_SIZE
+from conveyor import settings
+from conveyor.errors import ConfigError
+from conveyor.routing import Route, parse_routes
+
+PART_SIZE = "CONVEYOR_PART_SIZE"
+"""Smallest output part in bytes (default 8 MiB, at least 5 MiB)."""
+SINGLE_COPY = "CONVEYOR_SINGLE_COPY_LIMIT"
+"""Largest original archived by one CopyObject (default 5 GB); tests lower it."""
+PROGRESS_SECONDS = "CONVEYOR_PROGRESS_SECONDS"
+FAULT = "CONVEYOR_FAULT_INJECT"
+"""Crash-test hook: the step after which the worker kills itself (tests only)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What Batch passed on the command line (from the job's parameters)."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    etag: str | None
+    sequencer: str | None
+    transform: str
+    output_template: str | None
+    job_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    output_bucket: str
+    archive_bucket: str
+    ledger_table: str | None
+    routes: tuple[Route, ...]
+    min_part_size: int = DEFAULT_PART_SIZE
+    single_copy_limit: int = SINGLE_COPY_LIMIT
+    progress_seconds: float = 10.0
+    fault: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
+        env = os.environ if environ is None else environ
+        values = settings.require((settings.OUTPUT_BUCKET, settings.ARCHIVE_BUCKET), env)
+        part = _number(env, PART_SIZE, DEFAULT_PART_SIZE)
+        if part < MIN_PART_SIZE:
+            raise ConfigError(f"{PART_SIZE} must be at least {MIN_PART_SIZE} (S3's minimum part)")
+        return cls(
+            output_bucket=values[settings.OUTPUT_BUCKET],
+            archive_bucket=values[settings.ARCHIVE_BUCKET],
+            ledger_table=settings.optional(settings.LEDGER_TABLE, env),
+            routes=parse_routes(settings.optional(settings.ROUTES, env)),
+            min_part_size=part,
+            single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
+            progress_seconds=float(_number(env, PROGRESS_SECONDS, 10)),
+            fault=env.get(FAULT) or None,
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from err
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value

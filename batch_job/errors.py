@@ -1,0 +1,67 @@
+"""The worker's two kinds of failure, and how every error maps to an exit code Batch acts on."""
+
+from __future__ import annotations
+
+import socket
+
+from botocore.exceptions import (
+    ClientError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+
+from conveyor.errors import ConveyorError
+
+EXIT_DONE = 0
+EXIT_BAD_INPUT = 65
+"""EX_DATAERR: the input can never succeed (corrupt, empty, unknown transform, gone)."""
+EXIT_TRANSIENT = 75
+"""EX_TEMPFAIL: throttling, 5xx after retries, network; the job definition retries this code."""
+EXIT_BUG = 1
+
+TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "RequestTimeout",
+        "RequestTimeTooSkewed",
+        "InternalError",
+        "ServiceUnavailable",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+    }
+)
+
+
+class BadInput(ConveyorError):
+    """Retrying cannot help: the reason goes to the ledger and the original stays in staging."""
+
+
+class Transient(ConveyorError):
+    """Retrying later may help."""
+
+
+def exit_code(error: BaseException) -> int:
+    if isinstance(error, BadInput):
+        return EXIT_BAD_INPUT
+    if is_transient(error):
+        return EXIT_TRANSIENT
+    return EXIT_BUG
+
+
+def is_transient(error: BaseException) -> bool:
+    if isinstance(error, Transient):
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in TRANSIENT_CODES or status >= 500
+    return isinstance(
+        error,
+        BotoConnectionError | ReadTimeoutError | ResponseStreamingError | socket.timeout,
+    )

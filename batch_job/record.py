@@ -1,0 +1,57 @@
+"""What the worker tells the ledger. The work is done by then, so a ledger hiccup is logged, not
+fatal: Batch's own state change still reaches the ledger through the completion Lambda."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from batch_job.config import Job
+from conveyor.events.batch import JobStateChange
+from conveyor.ledger.status import Status
+from conveyor.ledger.store import Ledger
+from conveyor.ledger.transitions import identity_fields
+
+logger = logging.getLogger(__name__)
+
+
+class Recorder:
+    def __init__(self, ledger: Ledger | None, job: Job, version_id: str | None, etag: str) -> None:
+        self._ledger = ledger
+        self._job = job
+        self._parameters = {
+            "bucket": job.bucket,
+            "key": job.key,
+            "version_id": version_id or "",
+            "etag": etag,
+            "sequencer": job.sequencer or "",
+            "transform": job.transform,
+            "output_key": job.output_template or "",
+        }
+        self._key = identity_fields(
+            bucket=job.bucket, key=job.key, version_id=version_id, etag=etag
+        )
+
+    def note(self, **fields: Any) -> None:
+        if self._ledger is None:
+            return
+        try:
+            if not self._ledger.annotate(self._key, fields):
+                logger.info("the ledger has no item for this version; facts not recorded")
+        except Exception:
+            logger.exception("could not record %s in the ledger", sorted(fields))
+
+    def superseded(self, reason: str) -> None:
+        if self._ledger is None or not self._job.job_id:
+            return
+        change = JobStateChange(
+            job_id=self._job.job_id,
+            status=Status.SUPERSEDED,
+            parameters=self._parameters,
+            status_reason=reason,
+            attempt=self._job.attempt,
+        )
+        try:
+            self._ledger.apply(change)
+        except Exception:
+            logger.exception("could not record SUPERSEDED in the ledger")

@@ -1,0 +1,236 @@
+"""One job, in the order that loses nothing.
+
+1. Find the pinned version in staging (or, if it is gone, its archive copy: then the job is done).
+2. Decide: write, already written by an earlier run, or superseded by a newer upload.
+3. Start the archive copy (it only reads the original) while the transform streams the output.
+4. Commit the output on a condition that closes the race with other versions' jobs.
+5. Wait for the verified archive copy; only then delete exactly that version from staging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from batch_job import transforms
+from batch_job.archive import Archived, abort_open_uploads, archive, delete_original, find_archived
+from batch_job.config import Job, WorkerConfig
+from batch_job.errors import BadInput, Transient
+from batch_job.naming import output_key
+from batch_job.parts import base_part_size
+from batch_job.progress import Progress
+from batch_job.provenance import Decision, Provenance, decide
+from batch_job.record import Recorder
+from batch_job.source import PinnedReader, Source, locate, presigned_url
+from batch_job.transforms.base import Context, Transform
+from batch_job.upload import OutputConflict, OutputUpload
+from conveyor.clock import iso
+from conveyor.ledger.store import Ledger
+from conveyor.objects import normalize_etag
+from conveyor.routing import Route
+from conveyor.routing import route as choose_route
+
+logger = logging.getLogger(__name__)
+
+COMMIT_ATTEMPTS = 5
+"""Times the output commit re-decides after another job changed the output key."""
+URL_LIFETIME = 12 * 3600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: str
+    output_key: str | None = None
+    archived: Archived | None = None
+
+
+def run(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:
+    source = locate(s3, job.bucket, job.key, job.version_id, job.etag)
+    if source is None:
+        return _already_gone(job, config, s3, ledger)
+    recorder = Recorder(ledger, job, source.version_id, source.etag)
+    try:
+        return _process(job, config, s3, source, recorder)
+    except BadInput as err:
+        recorder.note(error=str(err), outcome="bad input")
+        raise
+
+
+def _process(
+    job: Job, config: WorkerConfig, s3: Any, source: Source, recorder: Recorder
+) -> Outcome:
+    if source.size == 0:
+        raise BadInput("the object is empty (0 bytes): there is nothing to transform")
+    transform = transforms.get(job.transform)
+    template = job.output_template or transform.output_template
+    out_key = output_key(job.key, template, transform.name, source.version_id)
+    ours = Provenance(
+        bucket=source.bucket,
+        key=source.key,
+        version_id=source.version_id,
+        etag=source.etag,
+        sequencer=job.sequencer,
+        last_modified=iso(source.last_modified),
+        transform=transform.name,
+        job_id=job.job_id,
+    )
+    existing, existing_etag = _output_provenance(s3, config.output_bucket, out_key)
+    decision = decide(ours, existing, _newer_in_staging(s3, source))
+    logger.info("output s3://%s/%s: %s", config.output_bucket, out_key, decision.value)
+
+    with Progress(source.size, config.progress_seconds) as progress:
+        context = Context(
+            source=source,
+            open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
+            presigned_url=lambda: presigned_url(s3, source, URL_LIFETIME),
+            progress=progress,
+            route=_route_for(job, source, config),
+        )
+        if decision is Decision.WRITE:
+            transform.check(context)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive") as pool:
+            archiving = pool.submit(
+                archive,
+                s3,
+                source,
+                config.archive_bucket,
+                single_copy_limit=config.single_copy_limit,
+            )
+            try:
+                if decision is Decision.WRITE:
+                    decision = _write(
+                        s3, config, transform, context, out_key, ours, existing_etag, progress
+                    )
+            finally:
+                archived = archiving.result()  # wait even on failure: no copy outlives the job
+        _fault(config, "after-archive-copy")
+        metrics = progress.snapshot()
+
+    delete_original(s3, source)
+    logger.info("deleted s3://%s/%s version %s", source.bucket, source.key, source.version_id)
+    _fault(config, "after-delete")
+
+    facts: dict[str, Any] = {
+        "outcome": "written" if decision is Decision.WRITE else decision.value,
+        "archive": {
+            "bucket": archived.bucket,
+            "key": archived.key,
+            "version_id": archived.version_id or "",
+        },
+        "metrics": {
+            "input_bytes": source.size,
+            "output_bytes": metrics["bytes_written"],
+            "seconds": metrics["elapsed_s"],
+            "read_mb_per_s": metrics["read_mb_per_s"],
+        },
+    }
+    if decision is Decision.SUPERSEDED:
+        recorder.superseded("a newer upload of this key owns the output")
+    else:
+        facts["output"] = {"bucket": config.output_bucket, "key": out_key}
+    recorder.note(**facts)
+    logger.info("done", extra={"outcome": {**facts, "decision": decision.value}})
+    return Outcome(decision.value, out_key, archived)
+
+
+def _write(
+    s3: Any,
+    config: WorkerConfig,
+    transform: Transform,
+    context: Context,
+    out_key: str,
+    ours: Provenance,
+    replacing: str | None,
+    progress: Progress,
+) -> Decision:
+    abort_open_uploads(s3, config.output_bucket, out_key)
+    with OutputUpload(
+        s3,
+        config.output_bucket,
+        out_key,
+        base_part_size=base_part_size(context.source.size, config.min_part_size),
+        metadata=ours.metadata(),
+        content_type=transform.content_type,
+        on_written=progress.written,
+        on_started=lambda upload_id: _fault(config, "after-output-start"),
+    ) as upload:
+        transform.apply(context, upload)
+        upload.finish()
+        for _ in range(COMMIT_ATTEMPTS):
+            try:
+                upload.commit(replacing_etag=replacing)
+            except OutputConflict:
+                existing, replacing = _output_provenance(s3, config.output_bucket, out_key)
+                decision = decide(ours, existing, newer_in_staging=False)
+                logger.info("output changed while we wrote it; now: %s", decision.value)
+                if decision is not Decision.WRITE:
+                    return decision  # leaving the block aborts our upload
+                continue
+            _fault(config, "after-output-complete")
+            return Decision.WRITE
+    raise Transient(f"output {out_key} kept changing under {COMMIT_ATTEMPTS} commits")
+
+
+def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:
+    """Staging no longer holds the version: done if the archive does, else the input is lost."""
+    archived = find_archived(
+        s3, config.archive_bucket, job.key, job.version_id, normalize_etag(job.etag or "")
+    )
+    if archived is None:
+        raise BadInput(
+            f"s3://{job.bucket}/{job.key} version {job.version_id or job.etag} is gone from "
+            "staging and is not in the archive"
+        )
+    logger.info("version already archived by an earlier run (%s): done", archived.version_id)
+    Recorder(ledger, job, job.version_id, job.etag or archived.etag).note(
+        archive={
+            "bucket": archived.bucket,
+            "key": archived.key,
+            "version_id": archived.version_id or "",
+        }
+    )
+    return Outcome("already archived", None, archived)
+
+
+def _output_provenance(s3: Any, bucket: str, key: str) -> tuple[Provenance | None, str | None]:
+    """What the output key holds now: its provenance and ETag, or (None, None)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None, None
+        raise
+    # An object Conveyor did not write has no provenance: ours replaces it, on the ETag condition.
+    return Provenance.from_metadata(head.get("Metadata", {})), head["ETag"]
+
+
+def _newer_in_staging(s3: Any, source: Source) -> bool:
+    """A newer version of the key is waiting in staging: its job will own the output."""
+    if not source.version_id:
+        return False
+    listing = s3.list_object_versions(Bucket=source.bucket, Prefix=source.key)
+    for version in listing.get("Versions", []):  # newest first, as S3 stored them
+        if version["Key"] != source.key:
+            continue
+        return version["VersionId"] != source.version_id
+    return False
+
+
+def _route_for(job: Job, source: Source, config: WorkerConfig) -> Route | None:
+    """The route that sent this job (for settings like `argv`): the first that matches the key
+    and names this transform."""
+    candidates = [r for r in config.routes if r.transform == job.transform]
+    return choose_route(job.key, source.size, candidates)
+
+
+def _fault(config: WorkerConfig, step: str) -> None:
+    """Crash tests: die like a reclaimed Spot instance right after `step`."""
+    if config.fault == step:
+        logger.warning("fault injection: killing the worker after %s", step)
+        os.kill(os.getpid(), signal.SIGKILL)

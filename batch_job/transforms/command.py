@@ -1,0 +1,37 @@
+"""`command`: any native tool as a stdin -> stdout filter, its argv given by the route (no shell).
+
+Route example: `{"match": "*.txt", "transform": "command", "argv": ["xz", "-6", "-c"],
+"output_key": "{key}.xz"}`.
+"""
+
+from __future__ import annotations
+
+from batch_job.errors import BadInput
+from batch_job.transforms.base import Context, Sink
+from batch_job.transforms.process import run_filter
+
+
+class Command:
+    name = "command"
+    output_template = "{key}.out"
+    content_type = "application/octet-stream"
+
+    def check(self, context: Context) -> None:
+        self._argv(context)
+
+    def apply(self, context: Context, sink: Sink) -> None:
+        argv = self._argv(context)
+        finished = run_filter(argv, sink, stdin=context.open_stream())
+        if finished.returncode != 0:
+            raise BadInput(
+                f"{argv[0]} exited with {finished.returncode}: {finished.stderr_tail[-500:]}"
+            )
+
+    def _argv(self, context: Context) -> list[str]:
+        argv = context.route.argv if context.route else None
+        if not argv:
+            raise BadInput(
+                "transform 'command' needs a route with an 'argv' list for this key "
+                "(CONVEYOR_ROUTES)"
+            )
+        return list(argv)

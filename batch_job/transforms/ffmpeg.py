@@ -1,0 +1,170 @@
+"""ffmpeg and ffprobe, locked down for media from strangers.
+
+Inputs are read by HTTP(S) from a presigned URL (so ffmpeg can seek to a moov atom at the end).
+Only the demuxers in DEMUXERS may open the input, so playlists (HLS, DASH), concat scripts and
+image sequences, which open further files or URLs named inside the media, are refused; only the
+protocols needed to fetch the URL are allowed; stdin is never read; only video and audio reach
+the output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from batch_job.errors import BadInput, Transient
+
+DEMUXERS = ("mov", "matroska", "webm", "avi", "mpegts", "mxf", "mpeg", "asf", "flv")
+"""Container formats a video upload may be in (mov covers mp4, m4v, 3gp)."""
+PROTOCOLS = ("http", "https", "tcp", "tls")
+"""Enough to fetch a presigned URL, nothing else (no file:, no concat:, no pipe:)."""
+PROBE_TIMEOUT = 120
+NETWORK_TROUBLE = (
+    "Connection refused",
+    "Connection reset",
+    "Connection timed out",
+    "timed out",
+    "Server returned 5",
+    "Input/output error",
+    "Network is unreachable",
+)
+"""ffmpeg messages that mean the fetch failed, not the media: worth a retry."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    height: int
+    crf: int = 23
+    preset: str = "veryfast"
+    audio_bitrate: str = "128k"
+
+
+@dataclass(frozen=True)
+class Probe:
+    format_name: str
+    duration: float | None
+    width: int
+    height: int
+    has_audio: bool
+
+
+def input_args(url: str) -> list[str]:
+    return [
+        "-protocol_whitelist",
+        ",".join(PROTOCOLS),
+        "-format_whitelist",
+        ",".join(DEMUXERS),
+        "-i",
+        url,
+    ]
+
+
+def probe_args(url: str) -> list[str]:
+    return [
+        "ffprobe",
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        *input_args(url),
+    ]
+
+
+def ffmpeg_args(profile: Profile, src_url: str) -> list[str]:
+    """Fragmented MP4 (H.264 + AAC) on stdout, never taller than the source or the profile."""
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:2",
+        *input_args(src_url),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-sn",
+        "-dn",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-vf",
+        f"scale=-2:'min({profile.height},ih)',format=yuv420p",
+        "-c:v",
+        "libx264",
+        "-preset",
+        profile.preset,
+        "-crf",
+        str(profile.crf),
+        "-c:a",
+        "aac",
+        "-b:a",
+        profile.audio_bitrate,
+        "-ac",
+        "2",
+        "-movflags",
+        "+frag_keyframe+empty_moov+default_base_moof",
+        "-f",
+        "mp4",
+        "pipe:1",
+    ]
+
+
+def probe(url: str) -> Probe:
+    """Validate the input before anything is written: a known container with a video stream."""
+    try:
+        done = subprocess.run(
+            probe_args(url),
+            capture_output=True,
+            timeout=PROBE_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as err:
+        raise RuntimeError("ffprobe is not installed (Debian package: ffmpeg)") from err
+    except subprocess.TimeoutExpired as err:
+        raise Transient(f"ffprobe took longer than {PROBE_TIMEOUT}s") from err
+    stderr = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode != 0:
+        raise classify(f"not a video ffmpeg accepts: {last_line(stderr)}", stderr)
+    return parse_probe(json.loads(done.stdout or b"{}"))
+
+
+def parse_probe(report: dict[str, Any]) -> Probe:
+    streams = report.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    if video is None or not video.get("width"):
+        raise BadInput("the file has no video stream")
+    fmt = report.get("format", {})
+    try:
+        duration = float(fmt["duration"])
+    except (KeyError, ValueError):
+        duration = None
+    return Probe(
+        format_name=fmt.get("format_name", ""),
+        duration=duration,
+        width=int(video["width"]),
+        height=int(video["height"]),
+        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+    )
+
+
+def classify(message: str, stderr: str) -> Exception:
+    """Network trouble is transient; anything else ffmpeg refuses is bad input."""
+    if any(sign in stderr for sign in NETWORK_TROUBLE):
+        return Transient(message)
+    return BadInput(message)
+
+
+def last_line(text: str, limit: int = 300) -> str:
+    lines: Sequence[str] = [line for line in text.splitlines() if line.strip()]
+    return (lines[-1] if lines else "no error message")[:limit]

@@ -1,0 +1,105 @@
+"""Running `python -m batch_job` as the container would, and checking the invariants after it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from conveyor.aws import client
+from conveyor.ledger.store import Ledger
+from tests.conftest import Stack
+
+EXIT_BAD_INPUT, EXIT_TRANSIENT = 65, 75
+
+
+@dataclass
+class Uploaded:
+    key: str
+    version_id: str
+    etag: str
+    body: bytes
+
+
+def upload(stack: Stack, key: str, body: bytes, **extra: Any) -> Uploaded:
+    response = stack.s3.put_object(Bucket=stack.staging, Key=key, Body=body, **extra)
+    return Uploaded(key, response["VersionId"], response["ETag"].strip('"'), body)
+
+
+def run_worker(
+    stack: Stack,
+    obj: Uploaded,
+    transform: str = "copy",
+    *,
+    env: dict[str, str] | None = None,
+    job_id: str = "",
+    output_key: str = "",
+    sequencer: str = "",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "batch_job",
+        "--bucket",
+        stack.staging,
+        "--key",
+        obj.key,
+        "--version-id",
+        obj.version_id,
+        "--etag",
+        obj.etag,
+        "--transform",
+        transform,
+        "--sequencer",
+        sequencer,
+        "--output-key",
+        output_key,
+    ]
+    environment = {**os.environ, "AWS_BATCH_JOB_ID": job_id, **(env or {})}
+    return subprocess.run(argv, capture_output=True, text=True, env=environment, timeout=timeout)
+
+
+def log_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """Every stderr line must be one JSON object."""
+    return [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+
+
+def get(stack: Stack, bucket_setting: str, key: str, **kw: Any) -> bytes:
+    bucket = stack.settings[bucket_setting]
+    return stack.s3.get_object(Bucket=bucket, Key=key, **kw)["Body"].read()
+
+
+def exists(stack: Stack, bucket: str, key: str, **kw: Any) -> bool:
+    try:
+        stack.s3.head_object(Bucket=bucket, Key=key, **kw)
+    except stack.s3.exceptions.ClientError:
+        return False
+    return True
+
+
+def open_uploads(stack: Stack) -> list[str]:
+    found = []
+    for setting in ("CONVEYOR_OUTPUT_BUCKET", "CONVEYOR_ARCHIVE_BUCKET", "CONVEYOR_STAGING_BUCKET"):
+        bucket = stack.settings[setting]
+        found += [
+            u["Key"] for u in stack.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        ]
+    return found
+
+
+def archive_versions(stack: Stack, key: str) -> list[dict[str, Any]]:
+    bucket = stack.settings["CONVEYOR_ARCHIVE_BUCKET"]
+    listing = stack.s3.list_object_versions(Bucket=bucket, Prefix=key)
+    return [v for v in listing.get("Versions", []) if v["Key"] == key]
+
+
+def staging_has(stack: Stack, obj: Uploaded) -> bool:
+    return exists(stack, stack.staging, obj.key, VersionId=obj.version_id)
+
+
+def ledger(stack: Stack) -> Ledger:
+    return Ledger(client("dynamodb"), stack.settings["CONVEYOR_LEDGER_TABLE"])
