@@ -66,7 +66,7 @@ def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> 
         "CopySourceIfMatch": f'"{source.etag}"',
     }
     multipart = "-" in source.etag or source.size > single_copy_limit
-    chunk = _part_size_of(s3, source) if multipart else COPY_PART_SIZE
+    chunk = _part_size_of(s3, source, single_copy_limit) if multipart else COPY_PART_SIZE
     config = TransferConfig(
         multipart_threshold=1 if multipart else single_copy_limit + 1,
         multipart_chunksize=chunk,
@@ -176,15 +176,17 @@ def abort_open_uploads(s3: Any, bucket: str, key: str) -> int:
     return aborted
 
 
-def _part_size_of(s3: Any, source: Source) -> int:
-    """The original's part size (S3 reports it per part), so the copy's ETag matches."""
+def _part_size_of(s3: Any, source: Source, single_copy_limit: int) -> int:
+    """The original's part size (S3 reports it per part), so the copy's ETag matches; else
+    parts no larger than a single copy."""
+    fallback = min(COPY_PART_SIZE, max(MIN_PART_SIZE, single_copy_limit))
     try:
         head = s3.head_object(Bucket=source.bucket, Key=source.key, PartNumber=1, **source.pin())
     except ClientError:
-        return COPY_PART_SIZE
+        return fallback
     if head.get("PartsCount") and int(head["ContentLength"]) >= MIN_PART_SIZE:
         return int(head["ContentLength"])
-    return COPY_PART_SIZE
+    return fallback
 
 
 def _digest(s3: Any, source: Source) -> str:

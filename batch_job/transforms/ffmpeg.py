@@ -165,6 +165,7 @@ def classify(message: str, stderr: str) -> Exception:
     return BadInput(message)
 
 
-def last_line(text: str, limit: int = 300) -> str:
-    lines: Sequence[str] = [line for line in text.splitlines() if line.strip()]
-    return (lines[-1] if lines else "no error message")[:limit]
+def last_line(text: str, limit: int = 400, count: int = 3) -> str:
+    """The last few lines of ffmpeg's stderr, joined: the cause is often above the summary."""
+    lines: Sequence[str] = [line.strip() for line in text.splitlines() if line.strip()]
+    return (" | ".join(lines[-count:]) if lines else "no error message")[-limit:]

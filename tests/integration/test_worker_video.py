@@ -1,0 +1,120 @@
+"""ffmpeg for real on generated video, and hostile inputs that must never reach the output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Stack
+from tests.integration.worker import (
+    EXIT_BAD_INPUT,
+    ledger,
+    open_uploads,
+    run_worker,
+    staging_has,
+    upload,
+)
+from tests.media import make_video, moov_at_end, probe
+
+OUTPUT = "CONVEYOR_OUTPUT_BUCKET"
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    made = {
+        "start": make_video(
+            folder / "start.mp4", width=1280, height=720, seconds=2, faststart=True
+        ),
+        "end": make_video(folder / "end.mov", width=1280, height=720, seconds=2, faststart=False),
+        "full-hd": make_video(
+            folder / "fullhd.mp4", width=1920, height=1080, seconds=1, faststart=False
+        ),
+    }
+    assert moov_at_end(made["end"]) and not moov_at_end(made["start"])
+    return made
+
+
+def output_probe(stack: Stack, key: str, tmp_path: Path) -> tuple[dict, bytes]:
+    data = stack.s3.get_object(Bucket=stack.settings[OUTPUT], Key=key)["Body"].read()
+    local = tmp_path / "out.mp4"
+    local.write_bytes(data)
+    return probe(local), data
+
+
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_h264_720p_with_moov_at_start_and_end(
+    stack: Stack, videos: dict[str, Path], which: str, tmp_path: Path
+) -> None:
+    key = f"videos/{which} clip ü.mov"
+    obj = upload(stack, key, videos[which].read_bytes())
+    result = run_worker(stack, obj, "h264-720p")
+    assert result.returncode == 0, result.stderr
+    report, data = output_probe(stack, f"videos/{which} clip ü.h264-720p.mp4", tmp_path)
+    streams = {s["codec_type"]: s for s in report["streams"]}
+    assert streams["video"]["codec_name"] == "h264" and streams["video"]["height"] == 720
+    assert streams["audio"]["codec_name"] == "aac"
+    assert b"moof" in data  # fragmented MP4, written as a stream
+    assert float(report["format"]["duration"]) == pytest.approx(2, abs=0.2)
+    assert not staging_has(stack, obj) and open_uploads(stack) == []
+
+
+def test_h264_1080p_and_no_upscaling(stack: Stack, videos: dict[str, Path], tmp_path: Path) -> None:
+    big = upload(stack, "hd.mp4", videos["full-hd"].read_bytes())
+    assert run_worker(stack, big, "h264-1080p").returncode == 0
+    report, _ = output_probe(stack, "hd.h264-1080p.mp4", tmp_path)
+    assert report["streams"][0]["height"] == 1080
+    small = upload(stack, "small.mp4", videos["start"].read_bytes())
+    assert run_worker(stack, small, "h264-1080p").returncode == 0
+    report, _ = output_probe(stack, "small.h264-1080p.mp4", tmp_path)
+    assert report["streams"][0]["height"] == 720  # never taller than the source
+
+
+HOSTILE = {  # name -> (content, what ffmpeg must say)
+    "hls.mov": (
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n"
+        b"#EXTINF:10,\nhttp://169.254.169.254/latest/meta-data/\n#EXT-X-ENDLIST\n",
+        "Format not on whitelist",
+    ),
+    "playlist.m3u8": (
+        b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n"
+        b"http://169.254.169.254/latest/meta-data/seg.ts\n#EXT-X-ENDLIST\n",
+        "Format not on whitelist",
+    ),
+    "concat.mov": (
+        b"ffconcat version 1.0\nfile 'file:///etc/passwd'\nfile 'http://169.254.169.254/'\n",
+        "Format not on whitelist",
+    ),
+    "corrupt.mov": (os.urandom(64 * 1024), "Invalid data"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None:
+    content, refusal = HOSTILE[name]
+    obj = upload(stack, f"evil/{name}", content)
+    # A job in the ledger, so the refusal's reason can be recorded there.
+    from conveyor.events.batch import JobStateChange
+    from conveyor.ledger.status import Status
+
+    params = {
+        "bucket": stack.staging,
+        "key": obj.key,
+        "version_id": obj.version_id,
+        "etag": obj.etag,
+    }
+    ledger(stack).apply(JobStateChange(job_id="job-evil", status=Status.RUNNING, parameters=params))
+
+    result = run_worker(stack, obj, "h264-720p", job_id="job-evil")
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert "passwd" not in result.stdout
+    output = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT]).get("Contents", [])
+    assert output == []
+    assert staging_has(stack, obj)
+    assert open_uploads(stack) == []
+    [item] = ledger(stack).versions_of(stack.staging, obj.key)
+    assert item["outcome"] == "bad input"
+    assert item["error"].startswith("not a video ffmpeg accepts")
+    assert refusal in item["error"]
