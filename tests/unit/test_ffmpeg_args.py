@@ -1,0 +1,53 @@
+"""The ffmpeg command line is built by a pure function: check what it allows and forbids."""
+
+from __future__ import annotations
+
+import pytest
+
+from batch_job.errors import BadInput, Transient
+from batch_job.transforms.ffmpeg import Profile, classify, ffmpeg_args, parse_probe, probe_args
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_ffmpeg_is_locked_down() -> None:
+    argv = ffmpeg_args(Profile(height=720), "https://bucket.s3/x?sig")
+    assert argv[0] == "ffmpeg" and "-nostdin" in argv
+    assert option(argv, "-protocol_whitelist") == "http,https,tcp,tls"
+    demuxers = option(argv, "-format_whitelist").split(",")
+    assert "hls" not in demuxers and "concat" not in demuxers and "image2" not in demuxers
+    assert argv.index("-format_whitelist") < argv.index("-i")  # applies to the input
+    assert option(argv, "-i") == "https://bucket.s3/x?sig"
+    maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
+    assert maps == ["0:v:0", "0:a:0?"]
+    assert {"-sn", "-dn"} <= set(argv)
+    assert "frag_keyframe" in option(argv, "-movflags") and argv[-1] == "pipe:1"
+    assert "min(720,ih)" in option(argv, "-vf")
+
+
+def test_probe_uses_the_same_allow_lists() -> None:
+    argv = probe_args("http://x")
+    assert option(argv, "-format_whitelist") == option(
+        ffmpeg_args(Profile(720), "http://x"), "-format_whitelist"
+    )
+
+
+def test_parse_probe() -> None:
+    report = {
+        "streams": [
+            {"codec_type": "video", "width": 1920, "height": 1080},
+            {"codec_type": "audio"},
+        ],
+        "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "20.0"},
+    }
+    probe = parse_probe(report)
+    assert (probe.height, probe.duration, probe.has_audio) == (1080, 20.0, True)
+    with pytest.raises(BadInput, match="no video"):
+        parse_probe({"streams": [{"codec_type": "audio"}], "format": {}})
+
+
+def test_network_trouble_is_transient() -> None:
+    assert isinstance(classify("m", "Server returned 503 Service Unavailable"), Transient)
+    assert isinstance(classify("m", "Invalid data found when processing input"), BadInput)

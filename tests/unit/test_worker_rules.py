@@ -1,0 +1,156 @@
+"""The worker's pure decisions: output names, newest-upload-wins, part sizes, copy verification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from batch_job.archive import compare
+from batch_job.errors import BadInput, Transient, exit_code
+from batch_job.naming import output_key
+from batch_job.parts import (
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    MiB,
+    base_part_size,
+    capacity,
+    part_size,
+    parts_in_flight,
+)
+from batch_job.provenance import Decision, Provenance, decide
+from batch_job.source import Source
+
+
+@pytest.mark.parametrize(
+    ("key", "template", "expected"),
+    [
+        ("videos/cat.mov", "{dir}/{stem}.h264-720p.mp4", "videos/cat.h264-720p.mp4"),
+        ("cat.mov", "{dir}/{stem}.h264-720p.mp4", "cat.h264-720p.mp4"),
+        ("logs/a.txt", "{key}.gz", "logs/a.txt.gz"),
+        ("a/b/c.tar.gz", "{stem}{ext}", "c.tar.gz"),
+        ("in/x.mov", "out/{transform}/{version_id}/{stem}.mp4", "out/copy/v1/x.mp4"),
+        ("ü/日本.mov", "{dir}/{stem}.mp4", "ü/日本.mp4"),
+    ],
+)
+def test_output_key(key: str, template: str, expected: str) -> None:
+    assert output_key(key, template, "copy", "v1") == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{nope}.mp4", "names nope"),
+        ("{key", "malformed"),
+        ("{dir}/", "no object name"),
+        ("{key}" + "x" * 1100, "longer than"),
+    ],
+)
+def test_bad_output_templates(template: str, message: str) -> None:
+    with pytest.raises(BadInput, match=message):
+        output_key("a/b.mov", template, "copy", None)
+
+
+def prov(version: str, modified: str, sequencer: str | None = None, key: str = "k") -> Provenance:
+    return Provenance("b", key, version, "etag-" + version, sequencer, modified)
+
+
+def test_decide() -> None:
+    ours = prov("v1", "2026-01-01T00:00:01.000Z")
+    newer = prov("v2", "2026-01-01T00:00:02.000Z")
+    older = prov("v0", "2026-01-01T00:00:00.000Z")
+    assert decide(ours, None, newer_in_staging=False) is Decision.WRITE
+    assert decide(ours, ours, newer_in_staging=False) is Decision.ALREADY_WRITTEN
+    assert decide(ours, older, newer_in_staging=False) is Decision.WRITE
+    assert decide(ours, newer, newer_in_staging=False) is Decision.SUPERSEDED
+    assert decide(ours, None, newer_in_staging=True) is Decision.SUPERSEDED
+    # A tie in LastModified (and no sequencers to tell) keeps neither from writing.
+    assert not prov("v9", ours.last_modified).newer_than(ours)
+    assert decide(ours, prov("v9", ours.last_modified), newer_in_staging=False) is Decision.WRITE
+
+
+def test_sequencer_beats_last_modified_for_one_key_only() -> None:
+    same_second = "2026-01-01T00:00:01.000Z"
+    first = prov("v1", same_second, "0055AED6DCD90281E5")
+    second = prov("v2", same_second, "0055AED6DCD90281E6")
+    assert second.newer_than(first) and not first.newer_than(second)
+    other_key = prov("v3", "2026-01-01T00:00:00.000Z", "FFFF", key="other")
+    assert not other_key.newer_than(first)  # sequencers of different keys are not compared
+
+
+def test_provenance_round_trips_through_metadata() -> None:
+    original = Provenance(
+        "b", "dir/ü x.mov", "v1", "e", "00AB", "2026-01-01T00:00:01.000Z", "copy", "j"
+    )
+    meta = original.metadata()
+    assert all(k.startswith("conveyor-") and v.isascii() for k, v in meta.items())
+    assert Provenance.from_metadata(meta) == original
+    assert Provenance.from_metadata({}) is None
+
+
+def test_long_keys_fit_in_metadata_by_digest() -> None:
+    long_key = "日本" * 170  # 1,020 bytes, about 3 KB percent-encoded
+    original = Provenance("b", long_key, "v1", "e", None, "2026-01-01T00:00:01.000Z")
+    meta = original.metadata()
+    assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048
+    back = Provenance.from_metadata(meta)
+    assert back is not None and back.key == "" and back.same_version(original)
+
+
+def test_part_sizes_hold_five_terabytes_in_10000_parts() -> None:
+    assert base_part_size(0) == 8 * MiB
+    assert base_part_size(1024**3) == 8 * MiB
+    five_tb = 5 * 1024**4
+    base = base_part_size(five_tb)
+    assert base % MiB == 0 and base * 9000 >= five_tb
+    assert capacity(base) >= five_tb
+    assert capacity(base_part_size(1024**3)) > 1.5 * 1024**3  # room for outputs larger than input
+    assert part_size(9000, base) == base and part_size(9001, base) == 2 * base
+    assert base_part_size(1, minimum=MIN_PART_SIZE) == MIN_PART_SIZE
+    assert MAX_PARTS == 10_000
+
+
+def test_memory_in_flight_is_bounded() -> None:
+    assert parts_in_flight(8 * MiB) * 8 * MiB <= 128 * MiB
+    assert parts_in_flight(600 * MiB) == 2  # huge parts: memory grows with the part size only
+
+
+def source(**kw: object) -> Source:
+    fields = {
+        "bucket": "s",
+        "key": "k",
+        "version_id": "v",
+        "etag": "abc",
+        "size": 10,
+        "last_modified": datetime(2026, 1, 1, tzinfo=UTC),
+        "checksums": {"CRC32": "AAAA"},
+        "checksum_type": "FULL_OBJECT",
+        **kw,
+    }
+    return Source(**fields)  # type: ignore[arg-type]
+
+
+def test_copy_verification_from_metadata() -> None:
+    base = {"ContentLength": 10, "ETag": '"other-2"'}
+    assert compare(source(), {**base, "ContentLength": 9}) is False
+    assert compare(source(), {**base, "ChecksumCRC32": "AAAA"}) is True
+    assert compare(source(), {**base, "ChecksumCRC32": "BBBB"}) is False
+    composite = {**base, "ChecksumCRC32": "AAAA", "ChecksumType": "COMPOSITE"}
+    assert compare(source(), composite) is None  # composite and full-object values differ in kind
+    assert compare(source(), {**base, "ETag": '"abc"'}) is True
+    assert compare(source(checksums={}), base) is None  # nothing decides: read both
+
+
+def test_exit_codes() -> None:
+    throttled = ClientError({"Error": {"Code": "SlowDown"}}, "UploadPart")
+    broken = ClientError(
+        {"Error": {"Code": "X"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject"
+    )
+    denied = ClientError({"Error": {"Code": "AccessDenied"}}, "GetObject")
+    assert exit_code(BadInput("x")) == 65
+    assert exit_code(Transient("x")) == 75
+    assert exit_code(throttled) == exit_code(broken) == 75
+    assert exit_code(EndpointConnectionError(endpoint_url="http://x")) == 75
+    assert exit_code(denied) == 1
+    assert exit_code(KeyError("bug")) == 1
