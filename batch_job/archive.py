@@ -1,9 +1,10 @@
 """Copy the original to the archive, prove the copy, and only then delete that one version.
 
 The copy is S3's managed copy: CopyObject up to the single-copy limit (5 GB), UploadPartCopy above
-it or for multipart originals (with the original's part size, so the ETags match). The copy is
-verified by size and then by a full-object checksum of the same kind, the ETag, or, when neither
-can decide, by reading both and comparing SHA-256 digests.
+it, and also for a multipart original without a full-object checksum; UploadPartCopy uses the
+original's part size, so the copy's ETag matches. The copy is verified by size and then by a
+full-object checksum of the same kind, the ETag, or, when neither can decide, by reading both and
+comparing SHA-256 digests.
 """
 
 from __future__ import annotations
@@ -65,20 +66,28 @@ def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> 
         "ContentType": head.get("ContentType", "binary/octet-stream"),
         "CopySourceIfMatch": f'"{source.etag}"',
     }
-    multipart = "-" in source.etag or source.size > single_copy_limit
-    chunk = _part_size_of(s3, source, single_copy_limit) if multipart else COPY_PART_SIZE
-    config = TransferConfig(
-        multipart_threshold=1 if multipart else single_copy_limit + 1,
-        multipart_chunksize=chunk,
-        max_concurrency=8,
+    multipart = source.size > single_copy_limit or (
+        "-" in source.etag and not _has_full_object_checksum(source)
     )
+    chunk = _part_size_of(s3, source, single_copy_limit) if multipart else COPY_PART_SIZE
+    config = TransferConfig(multipart_threshold=1, multipart_chunksize=chunk, max_concurrency=8)
     copy_source = {"Bucket": source.bucket, "Key": source.key}
     if source.version_id:
         copy_source["VersionId"] = source.version_id
-    s3.copy(copy_source, bucket, source.key, ExtraArgs=extra, Config=config)
-    copied = find_archived(s3, bucket, source.key, source.version_id, source.etag)
-    if copied is None:
-        raise Transient(f"archive copy of {source.key} is not visible after copying")
+    if multipart:
+        s3.copy(copy_source, bucket, source.key, ExtraArgs=extra, Config=config)
+        copied = find_archived(s3, bucket, source.key, source.version_id, source.etag)
+        if copied is None:
+            raise Transient(f"archive copy of {source.key} is not visible after copying")
+    else:
+        response = s3.copy_object(CopySource=copy_source, Bucket=bucket, Key=source.key, **extra)
+        copied = Archived(
+            bucket=bucket,
+            key=source.key,
+            version_id=response.get("VersionId"),
+            etag=normalize_etag(response["CopyObjectResult"]["ETag"]),
+            size=source.size,
+        )
     verify(s3, source, copied)
     logger.info(
         "archived s3://%s/%s (version %s) as version %s, verified",
@@ -93,28 +102,46 @@ def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> 
 def find_archived(
     s3: Any, bucket: str, key: str, version_id: str | None, etag: str
 ) -> Archived | None:
-    """The archive version that a Conveyor copy of this staging version made, if any."""
+    """The archive version that a Conveyor copy of this staging version made, if any.
+
+    The key's current archive version is looked at first (one HEAD); older versions are listed
+    only when the current one belongs to another upload.
+    """
+    try:
+        current = s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    if _copied_from(current, version_id, etag):
+        return _archived(bucket, key, current)
     listing = s3.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=ARCHIVE_SEARCH_LIMIT)
     for version in listing.get("Versions", []):
-        if version["Key"] != key:
+        if version["Key"] != key or version["VersionId"] == current.get("VersionId"):
             continue
         head = s3.head_object(Bucket=bucket, Key=key, VersionId=version["VersionId"])
-        meta = head.get("Metadata", {})
-        matches = (
-            meta.get(SOURCE_VERSION) == version_id
-            if version_id
-            else meta.get(SOURCE_ETAG) == normalize_etag(etag)
-        )
-        if matches:
-            return Archived(
-                bucket=bucket,
-                key=key,
-                version_id=version["VersionId"] if version["VersionId"] != "null" else None,
-                etag=normalize_etag(head["ETag"]),
-                size=int(head["ContentLength"]),
-                reused=True,
-            )
+        if _copied_from(head, version_id, etag):
+            return _archived(bucket, key, head)
     return None
+
+
+def _copied_from(head: dict[str, Any], version_id: str | None, etag: str) -> bool:
+    meta = head.get("Metadata", {})
+    if version_id:
+        return meta.get(SOURCE_VERSION) == version_id
+    return meta.get(SOURCE_ETAG) == normalize_etag(etag)
+
+
+def _archived(bucket: str, key: str, head: dict[str, Any]) -> Archived:
+    version = head.get("VersionId")
+    return Archived(
+        bucket=bucket,
+        key=key,
+        version_id=version if version not in (None, "null") else None,
+        etag=normalize_etag(head["ETag"]),
+        size=int(head["ContentLength"]),
+        reused=True,
+    )
 
 
 def verify(s3: Any, source: Source, copied: Archived) -> None:
@@ -134,12 +161,9 @@ def compare(source: Source, copy_head: dict[str, Any]) -> bool | None:
     if int(copy_head["ContentLength"]) != source.size:
         return False
     copied = checksums_of(copy_head)
+    same_kind = source.checksum_type == copy_head.get("ChecksumType") != "COMPOSITE"
     for algorithm, value in source.checksums.items():
-        full_object = {source.checksum_type, copy_head.get("ChecksumType")} <= {
-            "FULL_OBJECT",
-            None,
-        }
-        if algorithm in copied and full_object:
+        if algorithm in copied and same_kind:
             return copied[algorithm] == value
     if normalize_etag(copy_head["ETag"]) == source.etag:
         return True
@@ -154,6 +178,11 @@ def delete_original(s3: Any, source: Source) -> None:
         if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
             return
         raise
+
+
+def _has_full_object_checksum(source: Source) -> bool:
+    """CopyObject keeps such a checksum, so the copy can be verified without reading it."""
+    return bool(source.checksums) and source.checksum_type in ("FULL_OBJECT", None)
 
 
 def abort_open_uploads(s3: Any, bucket: str, key: str) -> int:

@@ -211,15 +211,19 @@ def _output_provenance(s3: Any, bucket: str, key: str) -> tuple[Provenance | Non
 
 
 def _newer_in_staging(s3: Any, source: Source) -> bool:
-    """A newer version of the key is waiting in staging: its job will own the output."""
+    """A newer version of the key is waiting in staging: its job will own the output.
+
+    The key's current version is the newest upload; if it is not ours, ours is older.
+    """
     if not source.version_id:
-        return False
-    listing = s3.list_object_versions(Bucket=source.bucket, Prefix=source.key)
-    for version in listing.get("Versions", []):  # newest first, as S3 stored them
-        if version["Key"] != source.key:
-            continue
-        return version["VersionId"] != source.version_id
-    return False
+        return False  # without versioning, our version is current or gone (locate said current)
+    try:
+        current = s3.head_object(Bucket=source.bucket, Key=source.key)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False  # the current version is a delete marker: nothing newer to wait for
+        raise
+    return current.get("VersionId") not in (None, source.version_id)
 
 
 def _route_for(job: Job, source: Source, config: WorkerConfig) -> Route | None:

@@ -23,6 +23,10 @@ from batch_job.parts import MAX_PARTS, part_size, parts_in_flight
 logger = logging.getLogger(__name__)
 
 
+CHECKSUM = "CRC32"
+"""Every part carries a CRC32 that S3 checks; the object keeps a (composite) CRC32 for readers."""
+
+
 class OutputConflict(Exception):
     """The output key changed since we looked: decide again before committing."""
 
@@ -43,7 +47,11 @@ class OutputUpload:
         self.bucket, self.key = bucket, key
         self._s3 = s3
         self._base = base_part_size
-        self._extra = {"Metadata": metadata, "ContentType": content_type}
+        self._extra = {
+            "Metadata": metadata,
+            "ContentType": content_type,
+            "ChecksumAlgorithm": CHECKSUM,
+        }
         self._on_written = on_written or (lambda n: None)
         self._on_started = on_started or (lambda upload_id: None)
         self._chunks: list[bytes] = []
@@ -160,6 +168,7 @@ class OutputUpload:
             UploadId=self.upload_id,
             PartNumber=number,
             Body=data,
+            ChecksumAlgorithm=CHECKSUM,
         )
         part = {"PartNumber": number, "ETag": response["ETag"]}
         for name, value in response.items():

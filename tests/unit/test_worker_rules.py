@@ -134,10 +134,13 @@ def source(**kw: object) -> Source:
 def test_copy_verification_from_metadata() -> None:
     base = {"ContentLength": 10, "ETag": '"other-2"'}
     assert compare(source(), {**base, "ContentLength": 9}) is False
-    assert compare(source(), {**base, "ChecksumCRC32": "AAAA"}) is True
-    assert compare(source(), {**base, "ChecksumCRC32": "BBBB"}) is False
+    full = {**base, "ChecksumType": "FULL_OBJECT"}
+    assert compare(source(), {**full, "ChecksumCRC32": "AAAA"}) is True
+    assert compare(source(), {**full, "ChecksumCRC32": "BBBB"}) is False
     composite = {**base, "ChecksumCRC32": "AAAA", "ChecksumType": "COMPOSITE"}
     assert compare(source(), composite) is None  # composite and full-object values differ in kind
+    untyped = {**base, "ChecksumCRC32": "BBBB"}
+    assert compare(source(), untyped) is None  # one side's kind unknown: do not trust a mismatch
     assert compare(source(), {**base, "ETag": '"abc"'}) is True
     assert compare(source(checksums={}), base) is None  # nothing decides: read both
 
