@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs; the Dockerfile installs exactly these too.
 APT_PACKAGES := ffmpeg
 
-.PHONY: install test lint format system-deps python-venv clean
+.PHONY: install test lint format bench system-deps python-venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -43,6 +43,10 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m bench.worker
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

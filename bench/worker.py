@@ -138,7 +138,7 @@ def run_rss_benchmark(stack: LocalStack, folder: Path, sizes: list[int]) -> None
 
 def run_ffmpeg_benchmark(stack: LocalStack, folder: Path, seconds: int, repeat: int) -> None:
     from batch_job.transforms.ffmpeg import Profile, ffmpeg_args
-    from tests.media import make_video
+    from conveyor.local.media import make_video
 
     source = make_video(
         folder / "source.mp4", width=1920, height=1080, seconds=seconds, faststart=False

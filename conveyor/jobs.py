@@ -15,6 +15,29 @@ JOB_NAME_MAX = 128
 PARAMETERS = ("bucket", "key", "version_id", "etag", "sequencer", "transform", "output_key")
 """The job parameters; the job definition passes each to `python -m batch_job` with `Ref::`."""
 
+ENTRYPOINT = ("python", "-m", "batch_job")
+"""The worker image's entry point; the job definition's command supplies the flags."""
+
+COMMAND = tuple(
+    part for name in PARAMETERS for part in (f"--{name.replace('_', '-')}", f"Ref::{name}")
+)
+"""The job definition's command: every parameter as a flag, filled in by Batch."""
+
+DEFAULT_PARAMETERS = {name: "" for name in PARAMETERS}
+"""Job definition defaults, so a `Ref::` never stays unresolved when a parameter is absent."""
+
+RETRY_ATTEMPTS = 3
+"""Attempts per job: retried on a Spot reclaim (`Host EC2*`) and on exit 75, on nothing else."""
+RETRY_EXIT_CODE = 75
+
+
+def command_line(command: list[str] | tuple[str, ...], parameters: dict[str, str]) -> list[str]:
+    """Substitute `Ref::name` as Batch does: a parameter the job lacks keeps the literal."""
+    return [
+        parameters.get(part[len("Ref::") :], part) if part.startswith("Ref::") else part
+        for part in command
+    ]
+
 
 def job_name(version: ObjectVersion, transform: str) -> str:
     """Readable, valid and distinct: the key's tail, the transform, a digest of the version."""

@@ -1,12 +1,16 @@
-"""`conveyor local ...`: Conveyor's resources on a local or compatible endpoint."""
+"""`conveyor local ...`: Conveyor on this machine, with no AWS account and no Docker."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import signal
+import threading
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from conveyor.aws import client
+from conveyor.local import state
 from conveyor.local.provision import provision as provision_resources
 
 app = typer.Typer(help="Run Conveyor on this machine, with no AWS account.", no_args_is_help=True)
@@ -32,3 +36,49 @@ def provision(
     )
     for key, value in created.items():
         typer.echo(f"{key}={value}")
+
+
+@app.command()
+def up(
+    port: Annotated[int, typer.Option(help="Port of the local S3/SQS/DynamoDB endpoint.")] = 4566,
+    workers: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 2,
+) -> None:
+    """Run the whole pipeline here until Ctrl-C: uploads to the staging bucket are processed.
+
+    Example: [bold]conveyor local up --workers 2[/], then in another terminal
+    [bold]conveyor upload clip.mov[/] and [bold]conveyor jobs[/].
+    """
+    from conveyor.local.stack import start
+
+    console = Console()
+    running = state.read()
+    if running is not None:
+        raise typer.BadParameter(
+            f"a local stack is already running (pid {running['pid']}, {running['endpoint']})"
+        )
+    stack = start(port=port, workers=workers, observe=lambda event: _show(console, event))
+    console.print(f"[bold]Conveyor local stack[/] on {stack.endpoint} ({workers} workers)")
+    for key, value in stack.environment.items():
+        console.print(f"  {key}={value}", highlight=False)
+    console.print("Other `conveyor` commands in other terminals use it. Ctrl-C stops it.")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("Stopping: waiting for running jobs (10 s at most)...")
+        stack.stop()
+        console.print("Stopped.")
+
+
+def _show(console: Console, event: dict[str, Any]) -> None:
+    detail = event["detail"]
+    code = detail.get("container", {}).get("exitCode")
+    suffix = f" (exit {code})" if code is not None else ""
+    console.print(
+        f"{event['time']}  {detail['jobId']}  {detail['status']:<9}  "
+        f"{detail['parameters'].get('key', '')}{suffix}",
+        highlight=False,
+    )

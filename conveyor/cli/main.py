@@ -8,7 +8,8 @@ import sys
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from conveyor.cli import jobs, local
+from conveyor.aws import client
+from conveyor.cli import context, demo, jobs, local
 from conveyor.errors import ConveyorError
 
 app = typer.Typer(
@@ -20,6 +21,21 @@ app = typer.Typer(
 )
 app.add_typer(local.app, name="local")
 jobs.register(app)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def settings_source(
+    stack: str | None = typer.Option(
+        None, "--stack", help="Read settings from this deployed stack's outputs."
+    ),
+) -> None:
+    """Settings: the CONVEYOR_* environment, else --stack, else a running `conveyor local up`."""
+    if stack:
+        context.use_stack(stack, client("cloudformation"))
+    else:
+        context.use_local_stack_if_running()
+
 
 EXIT_ERROR = 1
 EXIT_AWS = 2

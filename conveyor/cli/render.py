@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 STATUS_STYLE = {
@@ -45,6 +46,11 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
         for name in (
             "status",
             "status_reason",
+            "error",
+            "outcome",
+            "output",
+            "archive",
+            "metrics",
             "version_id",
             "etag",
             "size",
@@ -61,9 +67,8 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
             "stopped_at",
             "updated_at",
         ):
-            if row.get(name) not in (None, ""):
-                value = _status(row[name]) if name == "status" else str(row[name])
-                facts.add_row(name, value)
+            if row.get(name) not in (None, "", {}):
+                facts.add_row(name, _fact(name, row[name]))
         console.print(facts)
         history = Table(title="history", title_justify="left")
         for column in ("at", "status", "job", "attempt", "exit", "reason"):
@@ -78,6 +83,17 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
                 entry.get("reason", ""),
             )
         console.print(history)
+
+
+def _fact(name: str, value: Any) -> str:
+    if name == "status":
+        return _status(value)
+    if name in ("output", "archive") and isinstance(value, Mapping):
+        where = f"s3://{value.get('bucket')}/{value.get('key')}"
+        return f"{where} (version {value['version_id']})" if value.get("version_id") else where
+    if name == "metrics" and isinstance(value, Mapping):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return escape(str(value))
 
 
 def _status(status: str | None) -> str:

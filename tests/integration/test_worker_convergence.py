@@ -8,9 +8,9 @@ import signal
 import time
 
 import pytest
+from typer.testing import CliRunner
 
-from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
+from conveyor.cli.main import app
 from tests.conftest import Stack
 from tests.integration.worker import (
     EXIT_BAD_INPUT,
@@ -20,6 +20,7 @@ from tests.integration.worker import (
     ledger,
     log_lines,
     open_uploads,
+    record_running,
     run_worker,
     staging_has,
     upload,
@@ -31,16 +32,6 @@ SMALL_PARTS = {"CONVEYOR_PART_SIZE": str(5 * 1024 * 1024)}
 
 def output_head(stack: Stack, key: str) -> dict:
     return stack.s3.head_object(Bucket=stack.settings[OUTPUT], Key=key)
-
-
-def record_running(stack: Stack, obj: Uploaded, job_id: str) -> None:
-    params = {
-        "bucket": stack.staging,
-        "key": obj.key,
-        "version_id": obj.version_id,
-        "etag": obj.etag,
-    }
-    ledger(stack).apply(JobStateChange(job_id=job_id, status=Status.RUNNING, parameters=params))
 
 
 def test_same_job_twice_does_the_work_once(stack: Stack) -> None:
@@ -182,3 +173,6 @@ def test_ledger_gets_output_archive_and_metrics(stack: Stack) -> None:
     assert item["archive"]["version_id"] == archive_versions(stack, "facts.bin")[0]["VersionId"]
     assert item["metrics"]["input_bytes"] == 50_000 == item["metrics"]["output_bytes"]
     assert item["metrics"]["seconds"] > 0
+    shown = CliRunner().invoke(app, ["show", "facts.bin"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert f"s3://{stack.settings[OUTPUT]}/facts.bin" in shown.stdout and "written" in shown.stdout

@@ -13,8 +13,10 @@ from tests.integration.worker import (
     EXIT_BAD_INPUT,
     archive_versions,
     get,
+    ledger,
     log_lines,
     open_uploads,
+    record_running,
     run_worker,
     staging_has,
     upload,
@@ -90,12 +92,14 @@ def test_failing_command_is_bad_input_and_keeps_the_original(stack: Stack) -> No
     assert open_uploads(stack) == []
 
 
-def test_zero_byte_file_is_bad_input(stack: Stack) -> None:
+def test_zero_byte_file_is_bad_input_and_the_reason_is_recorded(stack: Stack) -> None:
     obj = upload(stack, "empty.bin", b"")
-    result = run_worker(stack, obj)
+    record_running(stack, obj, "job-empty")
+    result = run_worker(stack, obj, job_id="job-empty")
     assert result.returncode == EXIT_BAD_INPUT
-    assert "empty" in result.stderr
     assert staging_has(stack, obj)
+    [item] = ledger(stack).versions_of(stack.staging, "empty.bin")
+    assert item["error"] == "the object is empty (0 bytes): there is nothing to transform"
 
 
 def test_unknown_transform_is_bad_input(stack: Stack) -> None:

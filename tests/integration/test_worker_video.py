@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.local.media import make_video, moov_at_end, probe
 from tests.conftest import Stack
 from tests.integration.worker import (
     EXIT_BAD_INPUT,
     ledger,
     open_uploads,
+    record_running,
     run_worker,
     staging_has,
     upload,
 )
-from tests.media import make_video, moov_at_end, probe
 
 OUTPUT = "CONVEYOR_OUTPUT_BUCKET"
 
@@ -95,17 +96,7 @@ HOSTILE = {  # name -> (content, what ffmpeg must say)
 def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None:
     content, refusal = HOSTILE[name]
     obj = upload(stack, f"evil/{name}", content)
-    # A job in the ledger, so the refusal's reason can be recorded there.
-    from conveyor.events.batch import JobStateChange
-    from conveyor.ledger.status import Status
-
-    params = {
-        "bucket": stack.staging,
-        "key": obj.key,
-        "version_id": obj.version_id,
-        "etag": obj.etag,
-    }
-    ledger(stack).apply(JobStateChange(job_id="job-evil", status=Status.RUNNING, parameters=params))
+    record_running(stack, obj, "job-evil")  # so the refusal's reason is recorded
 
     result = run_worker(stack, obj, "h264-720p", job_id="job-evil")
     assert result.returncode == EXIT_BAD_INPUT, result.stderr

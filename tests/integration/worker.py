@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conveyor.aws import client
+from conveyor.events.batch import JobStateChange
+from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from tests.conftest import Stack
 
@@ -103,3 +105,14 @@ def staging_has(stack: Stack, obj: Uploaded) -> bool:
 
 def ledger(stack: Stack) -> Ledger:
     return Ledger(client("dynamodb"), stack.settings["CONVEYOR_LEDGER_TABLE"])
+
+
+def record_running(stack: Stack, obj: Uploaded, job_id: str) -> None:
+    """Put the version in the ledger as the trigger and Batch would have, RUNNING as `job_id`."""
+    params = {
+        "bucket": stack.staging,
+        "key": obj.key,
+        "version_id": obj.version_id,
+        "etag": obj.etag,
+    }
+    ledger(stack).apply(JobStateChange(job_id=job_id, status=Status.RUNNING, parameters=params))

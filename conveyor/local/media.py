@@ -1,4 +1,4 @@
-"""Small media generated with ffmpeg, for tests and benchmarks."""
+"""Sample media made with ffmpeg: for the demo, the tests and the benchmarks."""
 
 from __future__ import annotations
 

@@ -1,0 +1,85 @@
+"""Batch Job State Change events for jobs the local executor runs, shaped as EventBridge delivers
+them (the completion handler cannot tell them from AWS's)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from conveyor.jobs import RETRY_ATTEMPTS, RETRY_EXIT_CODE
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def state_change(
+    job: Mapping[str, Any],
+    status: str,
+    *,
+    attempts: Sequence[Mapping[str, Any]] = (),
+    reason: str = "",
+    started_at: int | None = None,
+    stopped_at: int | None = None,
+    exit_code: int | None = None,
+    log_stream: str = "",
+) -> dict[str, Any]:
+    """`job` is what DescribeJobs returned for it; the rest is what the executor saw."""
+    container: dict[str, Any] = {"command": list(job.get("container", {}).get("command", []))}
+    if exit_code is not None:
+        container["exitCode"] = exit_code
+    if log_stream:
+        container["logStreamName"] = log_stream
+    detail: dict[str, Any] = {
+        "jobArn": job["jobArn"],
+        "jobName": job["jobName"],
+        "jobId": job["jobId"],
+        "jobQueue": job["jobQueue"],
+        "status": status,
+        "attempts": [dict(a) for a in attempts],
+        "createdAt": job["createdAt"],
+        "retryStrategy": {
+            "attempts": RETRY_ATTEMPTS,
+            "evaluateOnExit": [
+                {"onStatusReason": "Host EC2*", "action": "retry"},
+                {"onExitCode": str(RETRY_EXIT_CODE), "action": "retry"},
+                {"onReason": "*", "action": "exit"},
+            ],
+        },
+        "dependsOn": [],
+        "jobDefinition": job["jobDefinition"],
+        "parameters": dict(job.get("parameters", {})),
+        "container": container,
+        "tags": {"resourceArn": job["jobArn"]},
+        "platformCapabilities": ["EC2"],
+    }
+    if reason:
+        detail["statusReason"] = reason
+    if started_at is not None:
+        detail["startedAt"] = started_at
+    if stopped_at is not None:
+        detail["stoppedAt"] = stopped_at
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Batch Job State Change",
+        "source": "aws.batch",
+        "account": ACCOUNT,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [job["jobArn"]],
+        "detail": detail,
+    }
+
+
+def attempt_record(
+    *, started_at: int, stopped_at: int, exit_code: int, log_stream: str, reason: str
+) -> dict[str, Any]:
+    """One finished attempt, as `attempts[]` lists it."""
+    return {
+        "container": {"exitCode": exit_code, "logStreamName": log_stream},
+        "startedAt": started_at,
+        "stoppedAt": stopped_at,
+        "statusReason": reason,
+    }
