@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs; the Dockerfile installs exactly these too.
 APT_PACKAGES := ffmpeg
 
-.PHONY: install test lint format bench system-deps python-venv clean
+.PHONY: install demo test lint format bench system-deps python-venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -38,6 +38,9 @@ system-deps:
 	    exit 1; \
 	  fi; \
 	fi
+
+demo: $(STAMP) system-deps
+	$(BIN)/conveyor demo
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .

@@ -127,7 +127,7 @@ def _process(
             "input_bytes": source.size,
             "output_bytes": metrics["bytes_written"],
             "seconds": metrics["elapsed_s"],
-            "read_mb_per_s": metrics["read_mb_per_s"],
+            "input_mb_per_s": round(source.size / max(metrics["elapsed_s"], 1e-3) / 1e6, 2),
         },
     }
     if decision is Decision.SUPERSEDED:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import tempfile
 import time
+from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,13 +41,8 @@ def demo(
     from conveyor.local.stack import start
 
     console = Console()
-    arrivals: list[tuple[str, float]] = []
     console.print("[bold]1.[/] Starting the local stack (moto on 127.0.0.1, trigger, executor)...")
-    stack = start(
-        workers=workers,
-        observe=lambda e: arrivals.append((e["detail"]["status"], time.monotonic())),
-        record_state=False,
-    )
+    stack = start(workers=workers, record_state=False)
     try:
         with tempfile.TemporaryDirectory(prefix="conveyor-demo-") as tmp:
             console.print(f"[bold]2.[/] Generating a {seconds} s 1080p sample video with audio...")
@@ -59,7 +56,7 @@ def demo(
             s3.upload_file(str(video), staging, KEY)
             version = s3.head_object(Bucket=staging, Key=KEY)["VersionId"]
             item = _follow(console, stack.settings, staging, uploaded_at)
-            _summary(console, stack.settings, item, version, arrivals, uploaded_at)
+            _summary(console, stack.settings, item, version)
     finally:
         stack.stop()
 
@@ -95,8 +92,6 @@ def _summary(
     values: dict[str, str],
     item: dict[str, Any],
     version: str,
-    arrivals: list[tuple[str, float]],
-    uploaded_at: float,
 ) -> None:
     s3 = client("s3")
     problems = []
@@ -131,7 +126,7 @@ def _summary(
     table = Table(title="Conveyor demo", show_header=False, title_justify="left")
     table.add_row("job", item.get("job_id", ""))
     table.add_row("status", item.get("status", ""))
-    table.add_row("time per state", _durations(arrivals, uploaded_at))
+    table.add_row("time per state", _durations(item.get("history", [])))
     table.add_row("output", f"s3://{output.get('bucket')}/{output.get('key')} ({size:,} bytes)")
     table.add_row(
         "output video",
@@ -142,9 +137,6 @@ def _summary(
         "original archived",
         f"s3://{archive.get('bucket')}/{archive.get('key')} (version {archive.get('version_id')})",
     )
-    table.add_row(
-        "see also", f"conveyor show {item.get('job_id', '')}  (while `conveyor local up` runs)"
-    )
     console.print(table)
     if problems:
         raise ConveyorError("demo failed: " + "; ".join(problems))
@@ -153,14 +145,14 @@ def _summary(
     )
 
 
-def _durations(arrivals: list[tuple[str, float]], start: float) -> str:
-    parts, previous, last_status = [], start, "uploaded"
-    for status, at in arrivals:
-        if status == last_status:
-            continue
-        parts.append(f"{last_status} {at - previous:.1f}s")
-        previous, last_status = at, status
-    parts.append(last_status)
+def _durations(history: list[dict[str, Any]]) -> str:
+    """Time spent in each state, from the ledger's own history."""
+    parts = []
+    for entry, following in pairwise(history):
+        spent = datetime.fromisoformat(following["at"]) - datetime.fromisoformat(entry["at"])
+        parts.append(f"{entry['status']} {spent.total_seconds():.1f}s")
+    if history:
+        parts.append(history[-1]["status"])
     return " → ".join(parts)
 
 

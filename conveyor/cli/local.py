@@ -62,11 +62,11 @@ def up(
         console.print(f"  {key}={value}", highlight=False)
     console.print("Other `conveyor` commands in other terminals use it. Ctrl-C stops it.")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         console.print("Stopping: waiting for running jobs (10 s at most)...")
         stack.stop()

@@ -75,6 +75,7 @@ def start(
     from moto.server import ThreadedMotoServer
 
     port = port or _free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
