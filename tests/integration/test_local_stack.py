@@ -19,7 +19,7 @@ from tests.conftest import free_port
 
 
 def conveyor_env(home: Path) -> dict[str, str]:
-    """A shell with no CONVEYOR_* settings and no endpoint; only where the local stack keeps state."""
+    """A shell with no CONVEYOR_* settings nor endpoint; only where the local stack keeps state."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
     return {**env, "CONVEYOR_HOME": str(home), "COLUMNS": "200"}
 
