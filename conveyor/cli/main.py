@@ -9,7 +9,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conveyor.aws import client
-from conveyor.cli import context, demo, jobs, local
+from conveyor.cli import context, demo, jobs, local, upload
 from conveyor.errors import ConveyorError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.add_typer(local.app, name="local")
 jobs.register(app)
 app.command("demo")(demo.demo)
+app.command("upload")(upload.upload)
 
 
 @app.callback()
