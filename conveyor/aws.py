@@ -14,4 +14,5 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 def client(service: str, *, session: boto3.session.Session | None = None, **kwargs: Any) -> Any:
     """A client for `service`; botocore reads AWS_ENDPOINT_URL, so tests and the local stack
     point it at 127.0.0.1 without code changes."""
-    return (session or boto3.session.Session()).client(service, config=RETRIES, **kwargs)
+    config = RETRIES.merge(kwargs.pop("config")) if "config" in kwargs else RETRIES
+    return (session or boto3.session.Session()).client(service, config=config, **kwargs)

@@ -15,15 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from conveyor.clock import millis, utcnow
 from conveyor.errors import SubmitFailed
-from conveyor.events.batch import JobStateChange
 from conveyor.events.s3 import ParsedMessage
 from conveyor.jobs import job_name, job_parameters
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion
-from conveyor.routing import route
+from conveyor.routing import Route, route
+from conveyor.submission import submit
 from trigger_lambda.config import TriggerConfig
 
 logger = logging.getLogger(__name__)
@@ -59,9 +57,10 @@ class Trigger:
             raise failures[0]
         return outcomes
 
-    def handle(self, version: ObjectVersion) -> Outcome:
+    def handle(self, version: ObjectVersion, *, forced: Route | None = None) -> Outcome:
+        """Route (or take `forced`), claim, submit; duplicates and unrouted versions submit none."""
         version = self.pin(version)
-        chosen = route(version.key, version.size, self.config.routes)
+        chosen = forced or route(version.key, version.size, self.config.routes)
         if chosen is None:
             self.ledger.record_skipped(version, NO_ROUTE)
             logger.info("%s matches no route; left in staging", version.uri)
@@ -70,32 +69,20 @@ class Trigger:
         if claimed is None:
             logger.info("%s (%s) already has a job; nothing submitted", version.uri, version.ref)
             return Outcome.DUPLICATE
-        name = job_name(version, chosen.transform)
-        parameters = job_parameters(version, chosen)
-        queue = chosen.job_queue or self.config.job_queue
-        definition = chosen.job_definition or self.config.job_definition
-        submitted_at = millis(utcnow())
         try:
-            response = self.batch.submit_job(
-                jobName=name, jobQueue=queue, jobDefinition=definition, parameters=parameters
+            job_id = submit(
+                self.batch,
+                self.ledger,
+                parameters=job_parameters(version, chosen),
+                job_name=job_name(version, chosen.transform),
+                job_queue=chosen.job_queue or self.config.job_queue,
+                job_definition=chosen.job_definition or self.config.job_definition,
+                current=claimed,
             )
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code", "error")
             self.ledger.release(claimed, f"SubmitJob failed: {code}")
             raise SubmitFailed(f"SubmitJob for {version.uri} failed: {code}") from err
-        job_id = response["jobId"]
-        self.ledger.apply(
-            JobStateChange(
-                job_id=job_id,
-                status=Status.SUBMITTED,
-                parameters=parameters,
-                job_name=name,
-                job_queue=queue,
-                job_definition=definition,
-                created_at=submitted_at,
-            ),
-            current=claimed,
-        )
         logger.info("submitted job %s for %s (%s)", job_id, version.uri, chosen.transform)
         return Outcome.SUBMITTED
 

@@ -9,7 +9,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conveyor.aws import client
-from conveyor.cli import context, demo, jobs, local, upload
+from conveyor.cli import access, context, demo, jobs, local, operate, upload
 from conveyor.errors import ConveyorError
 
 app = typer.Typer(
@@ -23,6 +23,12 @@ app.add_typer(local.app, name="local")
 jobs.register(app)
 app.command("demo")(demo.demo)
 app.command("upload")(upload.upload)
+app.command("presign")(access.presign)
+app.command("credentials")(access.credentials)
+app.command("resubmit")(operate.resubmit)
+app.command("reprocess")(operate.reprocess)
+app.command("sweep")(operate.sweep)
+app.command("logs")(operate.logs)
 
 
 @app.callback()

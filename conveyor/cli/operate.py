@@ -1,0 +1,350 @@
+"""`conveyor resubmit`, `reprocess`, `sweep` and `logs`: putting failures right."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.table import Table
+
+from conveyor import settings
+from conveyor.aws import client
+from conveyor.cli.jobs import JOB_ID
+from conveyor.clock import iso, utcnow
+from conveyor.durations import parse_duration
+from conveyor.durations import since as since_moment
+from conveyor.errors import ConveyorError, NotFound
+from conveyor.jobs import PARAMETERS, job_name
+from conveyor.ledger.schema import primary_key
+from conveyor.ledger.status import Status
+from conveyor.ledger.store import Ledger
+from conveyor.ledger.views import list_versions
+from conveyor.objects import ObjectVersion
+from conveyor.operations import refusal, stranded_reason
+from conveyor.routing import Route
+from conveyor.submission import submit
+
+DryRun = Annotated[bool, typer.Option(help="Say what would happen; change nothing.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def resubmit(
+    targets: Annotated[list[str] | None, typer.Argument(help="Job ids or staging keys.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Every FAILED version.")] = False,
+    since: Annotated[
+        str | None, typer.Option(help="With --failed: failed within (2h, 1d).")
+    ] = None,
+    key_prefix: Annotated[str | None, typer.Option(help="With --failed: keys under.")] = None,
+    dry_run: DryRun = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Submit a new job, with the same parameters, for failed versions still in staging.
+
+    Example: [bold]conveyor resubmit --failed --since 1d[/]  or  [bold]conveyor resubmit JOB_ID[/]
+    The new job is linked to the old one in the ledger; what cannot be resubmitted is refused
+    with the reason.
+    """
+    values = settings.require(
+        [
+            settings.LEDGER_TABLE,
+            settings.STAGING_BUCKET,
+            settings.JOB_QUEUE,
+            settings.JOB_DEFINITION,
+        ]
+    )
+    ledger = Ledger(client("dynamodb"), values[settings.LEDGER_TABLE])
+    if not targets and not failed:
+        raise ConveyorError("name job ids or keys, or use --failed")
+    items = _items(ledger, values, targets or [], failed, since, key_prefix)
+    s3, batch = client("s3"), client("batch")
+    rows = []
+    for item in items:
+        in_staging = _in_staging(s3, item)
+        reason = refusal(item, in_staging)
+        row = {
+            "key": item["object_key"],
+            "version_id": item.get("version_id"),
+            "old_job": item.get("job_id"),
+        }
+        if reason:
+            rows.append({**row, "action": "refused", "reason": reason})
+            continue
+        if dry_run:
+            rows.append({**row, "action": "would resubmit", "reason": ""})
+            continue
+        parameters = {name: str(item.get(_field(name)) or "") for name in PARAMETERS}
+        version = ObjectVersion(
+            item["bucket"], item["object_key"], item["etag"], 0, item.get("version_id")
+        )
+        job_id = submit(
+            batch,
+            ledger,
+            parameters=parameters,
+            job_name=job_name(version, parameters["transform"]),
+            job_queue=item.get("job_queue") or values[settings.JOB_QUEUE],
+            job_definition=item.get("job_definition") or values[settings.JOB_DEFINITION],
+            reason=f"resubmission of job {item.get('job_id')}",
+        )
+        rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
+    _report(rows, as_json, "resubmit")
+    if any(r["action"] == "refused" for r in rows) and targets:
+        raise typer.Exit(1)
+
+
+def reprocess(
+    key_prefix: Annotated[str, typer.Option(help="Archived originals under this prefix.")],
+    transform: Annotated[
+        str | None, typer.Option(help="Use this transform instead of the routes' choice.")
+    ] = None,
+    dry_run: DryRun = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Copy archived originals back to staging, so they flow through the pipeline again.
+
+    Example: [bold]conveyor reprocess --key-prefix videos/2026/ --transform h264-1080p[/]
+    With --transform the job is submitted at once with that transform; without it the routes
+    decide, as for any upload.
+    """
+    values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
+    s3 = client("s3")
+    trigger = _trigger() if transform and not dry_run else None
+    rows = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=values[settings.ARCHIVE_BUCKET], Prefix=key_prefix
+    )
+    for page in pages:
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if dry_run:
+                rows.append({"key": key, "action": "would copy back", "reason": ""})
+                continue
+            copied = _copy_back(s3, values, key)
+            row = {
+                "key": key,
+                "action": "copied back",
+                "reason": "",
+                "version_id": copied.version_id,
+            }
+            if trigger is not None:
+                outcome = trigger.handle(copied, forced=Route(match=key, transform=transform))
+                row["reason"] = (
+                    f"submitted with {transform}"
+                    if outcome == "submitted"
+                    else "the trigger took it first; the routes chose its transform"
+                )
+            rows.append(row)
+    if not rows:
+        raise NotFound(f"the archive holds nothing under {key_prefix!r}")
+    _report(rows, as_json, "reprocess")
+
+
+def sweep(
+    older_than: Annotated[
+        str, typer.Option(help="Only versions in staging longer than this.")
+    ] = "1h",
+    resubmit_them: Annotated[
+        bool, typer.Option("--resubmit", help="Submit them: route new ones, resubmit failed ones.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List staging versions that nothing is processing: no job, or only a failed one.
+
+    Example: [bold]conveyor sweep --older-than 2h --resubmit[/]
+    """
+    values = settings.require([settings.LEDGER_TABLE, settings.STAGING_BUCKET])
+    cutoff = utcnow() - parse_duration(older_than)
+    s3 = client("s3")
+    ledger = Ledger(client("dynamodb"), values[settings.LEDGER_TABLE])
+    trigger = _trigger() if resubmit_them else None
+    rows = []
+    pages = s3.get_paginator("list_object_versions").paginate(
+        Bucket=values[settings.STAGING_BUCKET]
+    )
+    for page in pages:
+        for v in page.get("Versions", []):
+            if v["Key"].endswith("/") and v["Size"] == 0:
+                continue
+            version = ObjectVersion(
+                values[settings.STAGING_BUCKET], v["Key"], v["ETag"], v["Size"], v["VersionId"]
+            )
+            item = ledger.get(**_key(version))
+            reason = stranded_reason(item, v["LastModified"], cutoff)
+            if reason is None:
+                continue
+            row = {
+                "key": v["Key"],
+                "version_id": v["VersionId"],
+                "reason": reason,
+                "action": "stranded",
+            }
+            if trigger is not None:
+                row["action"] = _unstrand(trigger, ledger, version, item)
+            rows.append(row)
+    _report(rows, as_json, "sweep")
+
+
+def logs(
+    job_id: Annotated[str, typer.Argument(help="A Batch job id.")],
+) -> None:
+    """Print a job's log: CloudWatch Logs on AWS, the local executor's captured output locally.
+
+    Example: [bold]conveyor logs 4c7599ae-0a82-49aa-ba5a-4727fcce14a8[/]
+    """
+    if not JOB_ID.match(job_id):
+        raise ConveyorError(f"not a job id: {job_id!r}")
+    values = settings.require([settings.LEDGER_TABLE])
+    items = Ledger(client("dynamodb"), values[settings.LEDGER_TABLE]).find_job(job_id)
+    if not items or not items[0].get("log_stream"):
+        raise NotFound(f"the ledger has no log stream for job {job_id} (has it started?)")
+    stream = items[0]["log_stream"]
+    if Path(stream).is_file():
+        typer.echo(Path(stream).read_text(errors="replace"), nl=False)
+        return
+    cloudwatch = client("logs")
+    token = None
+    while True:
+        request = {"logGroupName": "/aws/batch/job", "logStreamName": stream, "startFromHead": True}
+        if token:
+            request["nextToken"] = token
+        page = cloudwatch.get_log_events(**request)
+        for event in page["events"]:
+            typer.echo(event["message"])
+        if page.get("nextForwardToken") in (None, token) or not page["events"]:
+            return
+        token = page["nextForwardToken"]
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _items(
+    ledger: Ledger,
+    values: dict[str, str],
+    targets: list[str],
+    failed: bool,
+    since: str | None,
+    key_prefix: str | None,
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if failed:
+        rows = list_versions(
+            ledger,
+            bucket=values[settings.STAGING_BUCKET],
+            status=Status.FAILED,
+            key_prefix=key_prefix,
+            since=iso(since_moment(since, utcnow())) if since else None,
+            limit=10_000,
+        )
+        keys = [primary_key(r["bucket"], r["key"], _ref(r)) for r in rows]
+        items += [ledger.get(k["pk"], k["sk"]) for k in keys]
+    for target in targets:
+        found = (
+            ledger.find_job(target)
+            if JOB_ID.match(target)
+            else ledger.versions_of(values[settings.STAGING_BUCKET], target)
+        )
+        if not found:
+            raise NotFound(f"the ledger has no record of {target}")
+        items += found if JOB_ID.match(target) else [found[0]]
+    return [i for i in items if i]
+
+
+def _ref(row: dict[str, Any]) -> str:
+    return f"v#{row['version_id']}" if row.get("version_id") else f"e#{row['etag']}"
+
+
+def _key(version: ObjectVersion) -> dict[str, str]:
+    key = primary_key(version.bucket, version.key, version.ref)
+    return {"partition": key["pk"], "sort": key["sk"]}
+
+
+def _field(parameter: str) -> str:
+    return {"key": "object_key"}.get(parameter, parameter)
+
+
+def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
+    pin = (
+        {"VersionId": item["version_id"]}
+        if item.get("version_id")
+        else {"IfMatch": f'"{item["etag"]}"'}
+    )
+    try:
+        s3.head_object(Bucket=item["bucket"], Key=item["object_key"], **pin)
+    except ClientError:
+        return False
+    return True
+
+
+def _copy_back(s3: Any, values: dict[str, str], key: str) -> ObjectVersion:
+    """A new staging version with the original's bytes and metadata, minus the archive's own."""
+    archive = values[settings.ARCHIVE_BUCKET]
+    head = s3.head_object(Bucket=archive, Key=key)
+    metadata = {
+        k: v for k, v in head.get("Metadata", {}).items() if not k.startswith("conveyor-source")
+    }
+    response = s3.copy_object(
+        CopySource={"Bucket": archive, "Key": key, "VersionId": head["VersionId"]},
+        Bucket=values[settings.STAGING_BUCKET],
+        Key=key,
+        MetadataDirective="REPLACE",
+        Metadata=metadata,
+        ContentType=head.get("ContentType", "binary/octet-stream"),
+    )
+    return ObjectVersion(
+        values[settings.STAGING_BUCKET],
+        key,
+        response["CopyObjectResult"]["ETag"],
+        int(head["ContentLength"]),
+        response.get("VersionId"),
+    )
+
+
+def _trigger() -> Any:
+    from trigger_lambda.handler import trigger
+
+    trigger.cache_clear()
+    return trigger()
+
+
+def _unstrand(
+    trigger: Any, ledger: Ledger, version: ObjectVersion, item: dict[str, Any] | None
+) -> str:
+    if item is not None and item.get("status") == Status.FAILED:
+        parameters = {name: str(item.get(_field(name)) or "") for name in PARAMETERS}
+        job_id = submit(
+            trigger.batch,
+            ledger,
+            parameters=parameters,
+            job_name=job_name(version, parameters["transform"]),
+            job_queue=item.get("job_queue") or trigger.config.job_queue,
+            job_definition=item.get("job_definition") or trigger.config.job_definition,
+            reason=f"resubmission of job {item.get('job_id')} by sweep",
+        )
+        return f"resubmitted as {job_id}"
+    if item is not None and item.get("claim_token"):
+        ledger.release(item, "released by sweep")
+    outcome = trigger.handle(version)
+    return {"submitted": "submitted", "skipped": "still no route", "duplicate": "already claimed"}[
+        outcome
+    ]
+
+
+def _report(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    console = Console()
+    if not rows:
+        console.print("Nothing to do.")
+        return
+    table = Table(title=f"conveyor {title}", title_justify="left")
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row.get(c) or "") for c in columns))
+    console.print(table)

@@ -1,0 +1,66 @@
+"""Operator decisions, pure: what may be resubmitted, what is stranded, what an upload may touch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from conveyor.ledger.status import Status
+
+UPLOAD_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+"""PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload."""
+
+
+def refusal(item: Mapping[str, Any], in_staging: bool) -> str | None:
+    """Why a version cannot be resubmitted, or None when it can."""
+    status = item.get("status")
+    if status != Status.FAILED:
+        return f"it is {status or 'not submitted yet'}, not FAILED"
+    if not in_staging:
+        return "its original is no longer in staging (see `conveyor reprocess`)"
+    return None
+
+
+def stranded_reason(
+    item: Mapping[str, Any] | None, modified: datetime, cutoff: datetime
+) -> str | None:
+    """Why a staging version older than `cutoff` still waits there, or None if it is in hand."""
+    if modified >= cutoff:
+        return None
+    if item is None:
+        return "no job: the trigger never saw it"
+    status = item.get("status")
+    if status is None and not item.get("job_id"):
+        return f"no job: {item.get('last_error') or 'its claim was never completed'}"
+    if status == Status.FAILED:
+        return f"its job failed: {item.get('error') or item.get('status_reason') or ''}".rstrip(
+            ": "
+        )
+    if status == Status.SKIPPED:
+        return f"skipped: {item.get('status_reason', 'no route')}"
+    return None
+
+
+def upload_policy(bucket: str, key: str) -> dict[str, Any]:
+    """A session policy allowing the upload of exactly one object.
+
+    `*` and `?` in a key would be wildcards in an ARN; IAM writes them literally as ${*} and ${?}.
+    """
+    literal = key.replace("$", "${$}").replace("*", "${*}").replace("?", "${?}")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UploadOneObject",
+                "Effect": "Allow",
+                "Action": list(UPLOAD_ACTIONS),
+                "Resource": f"arn:aws:s3:::{bucket}/{literal}",
+            }
+        ],
+    }
+
+
+def policy_json(policy: Mapping[str, Any]) -> str:
+    return json.dumps(policy, separators=(",", ":"))
