@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import socket
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,17 +45,13 @@ def moto_endpoint() -> Iterator[str]:
     """One moto server for the whole run; Batch in simple mode so SubmitJob needs no Docker."""
     from moto.server import ThreadedMotoServer
 
+    from conveyor.local.stack import configure_moto
+
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    request = urllib.request.Request(
-        f"{url}/moto-api/config",
-        data=json.dumps({"batch": {"use_docker": False}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=10).read()
+    configure_moto(url)
     previous = os.environ["AWS_ENDPOINT_URL"]
     os.environ["AWS_ENDPOINT_URL"] = url
     yield url
@@ -106,42 +101,16 @@ class Stack:
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     """Provision buckets, queue and ledger like `conveyor local provision`, plus a Batch queue."""
     from conveyor.aws import client
+    from conveyor.local.compute import provision_compute
     from conveyor.local.provision import provision
 
     name = f"t{uuid.uuid4().hex[:10]}"
     s3, sqs, dynamodb, batch = (client(s) for s in ("s3", "sqs", "dynamodb", "batch"))
     settings = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
-    settings.update(_batch_resources(name))
+    settings.update(provision_compute(batch=batch, iam=client("iam"), name=name))
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("CONVEYOR_ROUTES", raising=False)
     created = Stack(settings=settings, s3=s3, sqs=sqs, dynamodb=dynamodb, batch=batch)
     created.receive_all()  # the s3:TestEvent that saving the notification sends
     return created
-
-
-def _batch_resources(name: str) -> dict[str, str]:
-    from conveyor.aws import client
-
-    iam, batch = client("iam"), client("batch")
-    role = iam.create_role(RoleName=f"{name}-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    environment = batch.create_compute_environment(
-        computeEnvironmentName=f"{name}-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    queue = batch.create_job_queue(
-        jobQueueName=f"{name}-jobs",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )["jobQueueArn"]
-    definition = batch.register_job_definition(
-        jobDefinitionName=f"{name}-worker",
-        type="container",
-        containerProperties={
-            "image": "conveyor-worker",
-            "vcpus": 1,
-            "memory": 512,
-            "command": ["--bucket", "Ref::bucket", "--key", "Ref::key"],
-        },
-    )["jobDefinitionArn"]
-    return {"CONVEYOR_JOB_QUEUE": queue, "CONVEYOR_JOB_DEFINITION": definition}

@@ -81,7 +81,7 @@ def start(
     endpoint = f"http://127.0.0.1:{port}"
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    _configure_moto(endpoint)
+    configure_moto(endpoint)
     created = provision(s3=client("s3"), sqs=client("sqs"), dynamodb=client("dynamodb"), name=name)
     created.update(provision_compute(batch=client("batch"), iam=client("iam"), name=name))
     os.environ.update(created)
@@ -141,7 +141,7 @@ def _loop(stack: LocalStack) -> None:
         stack.stopped.wait(POLL_SECONDS)
 
 
-def _configure_moto(endpoint: str) -> None:
+def configure_moto(endpoint: str) -> None:
     """moto's Batch must not try to start Docker containers: the executor runs the jobs."""
     request = urllib.request.Request(
         f"{endpoint}/moto-api/config",

@@ -157,3 +157,27 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, path
         assert "Example:" in result.stdout, f"{' '.join(path)} --help has no example"
+
+
+def test_settings_from_a_deployed_stack(history: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conveyor.aws import client
+    from conveyor.cli.context import output_name
+
+    outputs = {
+        output_name(name): {"Value": history.settings[name]}
+        for name in ("CONVEYOR_LEDGER_TABLE", "CONVEYOR_STAGING_BUCKET")
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": outputs,
+    }
+    client("cloudformation").create_stack(
+        StackName="ConveyorTest", TemplateBody=json.dumps(template)
+    )
+    monkeypatch.delenv("CONVEYOR_LEDGER_TABLE")
+    monkeypatch.delenv("CONVEYOR_STAGING_BUCKET")
+    result = runner.invoke(app, ["--stack", "ConveyorTest", "jobs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 4
+    missing = conveyor("--stack", "NoSuchStack", "jobs")
+    assert missing.returncode == 2 and "NoSuchStack" in missing.stderr
