@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs; the Dockerfile installs exactly these too.
 APT_PACKAGES := ffmpeg
 
-.PHONY: install demo test lint format bench system-deps python-venv clean
+.PHONY: install demo test lint format bench synth system-deps python-venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -50,6 +50,10 @@ test: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m bench.worker
+
+# The CloudFormation template and assets in cdk.out/, offline: no Docker, no AWS account.
+synth: $(STAMP)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(BIN)/python -m infra.app
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -18,6 +18,8 @@ JOB_DEFINITION = "CONVEYOR_JOB_DEFINITION"
 ROUTES = "CONVEYOR_ROUTES"
 """JSON routing rules; optional (the default routes apply when unset)."""
 UPLOAD_ROLE_ARN = "CONVEYOR_UPLOAD_ROLE_ARN"
+LOG_GROUP = "CONVEYOR_LOG_GROUP"
+"""The worker's CloudWatch log group (optional; Batch's default is /aws/batch/job)."""
 
 ALL = (
     STAGING_BUCKET,
@@ -29,6 +31,7 @@ ALL = (
     JOB_DEFINITION,
     ROUTES,
     UPLOAD_ROLE_ARN,
+    LOG_GROUP,
 )
 
 

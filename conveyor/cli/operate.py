@@ -28,6 +28,8 @@ from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route
 from conveyor.submission import submit
 
+DEFAULT_LOG_GROUP = "/aws/batch/job"
+"""Where Batch sends container logs unless the job definition names a group."""
 DryRun = Annotated[bool, typer.Option(help="Say what would happen; change nothing.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -205,9 +207,10 @@ def logs(
         typer.echo(Path(stream).read_text(errors="replace"), nl=False)
         return
     cloudwatch = client("logs")
+    group = settings.optional(settings.LOG_GROUP) or DEFAULT_LOG_GROUP
     token = None
     while True:
-        request = {"logGroupName": "/aws/batch/job", "logStreamName": stream, "startFromHead": True}
+        request = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
         if token:
             request["nextToken"] = token
         page = cloudwatch.get_log_events(**request)

@@ -127,7 +127,9 @@ def test_sweep_finds_and_submits_a_stranded_upload(stack: Stack, routes: Any) ->
     assert cli("sweep", "--older-than", "0s", "--json") == []  # in hand now
 
 
-def test_logs_local_file_and_cloudwatch(stack: Stack, routes: Any, tmp_path: Path) -> None:
+def test_logs_local_file_and_cloudwatch(
+    stack: Stack, routes: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     routes([{"match": "*", "transform": "copy"}])
     stack.s3.put_object(Bucket=stack.staging, Key="logged.bin", Body=b"l")
     deliver(stack, trigger_handler.handler, stack.receive_all(expected=1))
@@ -142,11 +144,12 @@ def test_logs_local_file_and_cloudwatch(stack: Stack, routes: Any, tmp_path: Pat
     from conveyor.aws import client
 
     cloudwatch = client("logs")
-    stream = "conveyor-worker/default/abc123"
-    cloudwatch.create_log_group(logGroupName="/aws/batch/job")
-    cloudwatch.create_log_stream(logGroupName="/aws/batch/job", logStreamName=stream)
+    stream, group = "conveyor/Container/abc123", f"/conveyor/{stack.staging}/worker"
+    monkeypatch.setenv("CONVEYOR_LOG_GROUP", group)  # what the stack's outputs say
+    cloudwatch.create_log_group(logGroupName=group)
+    cloudwatch.create_log_stream(logGroupName=group, logStreamName=stream)
     cloudwatch.put_log_events(
-        logGroupName="/aws/batch/job",
+        logGroupName=group,
         logStreamName=stream,
         logEvents=[{"timestamp": job["createdAt"] + 5, "message": "from cloudwatch"}],
     )

@@ -1,0 +1,1 @@
+"""The CDK app: one stack, built from a few constructs wired in `stack.py`."""

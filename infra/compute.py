@@ -1,0 +1,133 @@
+"""AWS Batch: Spot first, on-demand second, in a VPC without NAT gateway, running the worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, Size
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_EXIT_CODE
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository: the Dockerfile's build context."""
+VIDEO_INSTANCE_CLASSES = {
+    "x86_64": (ec2.InstanceClass.C6I, ec2.InstanceClass.C7I, ec2.InstanceClass.M6I),
+    "arm64": (ec2.InstanceClass.C7G, ec2.InstanceClass.C6G, ec2.InstanceClass.M7G),
+}
+"""Compute-optimised families first: encoding is CPU-bound; m-class for larger masters."""
+
+
+class Compute(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        job_role: iam.IRole,
+        environment: dict[str, str],
+        vcpus: int,
+        memory_mib: int,
+        max_vcpus: int,
+        timeout: Duration,
+        architecture: str,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, id)
+        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=3,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+                "DynamoDB": ec2.GatewayVpcEndpointOptions(
+                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+                ),
+            },
+            flow_logs={
+                "all": ec2.FlowLogOptions(
+                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
+                )
+            },
+        )
+        security_group = ec2.SecurityGroup(
+            self,
+            "Workers",
+            vpc=self.vpc,
+            allow_all_outbound=True,
+            description="Batch workers: no inbound",
+        )
+        classes = list(VIDEO_INSTANCE_CLASSES[architecture])
+        common = {
+            "vpc": self.vpc,
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            "security_groups": [security_group],
+            "instance_classes": classes,
+            "use_optimal_instance_classes": False,
+            "maxv_cpus": max_vcpus,
+            "minv_cpus": 0,
+        }
+        self.spot = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            "Spot",
+            spot=True,
+            allocation_strategy=batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+            **common,
+        )
+        self.on_demand = batch.ManagedEc2EcsComputeEnvironment(
+            self,
+            "OnDemand",
+            allocation_strategy=batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+            **common,
+        )
+        self.queue = batch.JobQueue(
+            self,
+            "Queue",
+            compute_environments=[
+                batch.OrderedComputeEnvironment(compute_environment=self.spot, order=1),
+                batch.OrderedComputeEnvironment(compute_environment=self.on_demand, order=2),
+            ],
+        )
+        self.log_group = logs.LogGroup(self, "WorkerLogs", retention=log_retention)
+        platform = (
+            ecr_assets.Platform.LINUX_ARM64
+            if architecture == "arm64"
+            else ecr_assets.Platform.LINUX_AMD64
+        )
+        image = ecs.ContainerImage.from_asset(str(ROOT), file="Dockerfile", platform=platform)
+        self.job_definition = batch.EcsJobDefinition(
+            self,
+            "Worker",
+            container=batch.EcsEc2ContainerDefinition(
+                self,
+                "Container",
+                image=image,
+                cpu=vcpus,
+                memory=Size.mebibytes(memory_mib),
+                command=list(COMMAND),
+                environment=environment,
+                job_role=job_role,
+                logging=ecs.LogDriver.aws_logs(stream_prefix="conveyor", log_group=self.log_group),
+            ),
+            parameters=DEFAULT_PARAMETERS,
+            timeout=timeout,
+            retry_attempts=RETRY_ATTEMPTS,
+            retry_strategies=[
+                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+                batch.RetryStrategy.of(
+                    batch.Action.RETRY, batch.Reason.custom(on_exit_code=str(RETRY_EXIT_CODE))
+                ),
+                batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_reason="*")),
+            ],
+        )

@@ -1,0 +1,36 @@
+"""The staging bucket's notification queue, with a dead-letter queue for poison messages."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as notifications
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from conveyor.local.provision import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
+
+
+class Queueing(Construct):
+    def __init__(self, scope: Construct, id: str, *, staging: s3.IBucket) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "StagingEventsDlq",
+            retention_period=Duration.days(14),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "StagingEvents",
+            visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT
+            ),
+        )
+        staging.add_event_notification(
+            s3.EventType.OBJECT_CREATED, notifications.SqsDestination(self.queue)
+        )

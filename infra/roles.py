@@ -1,0 +1,64 @@
+"""One role per component, each with inline policies on exactly the resources it uses."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+
+LEDGER_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+
+def statement(actions: list[str] | tuple[str, ...], resources: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=list(actions), resources=resources)
+
+
+def ledger_write(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    return statement(LEDGER_WRITE, [table.table_arn])
+
+
+def worker_policy(
+    *, staging: s3.IBucket, archive: s3.IBucket, output: s3.IBucket, table: dynamodb.ITableV2
+) -> iam.PolicyDocument:
+    """Read and delete originals, write archive copies and outputs, note facts in the ledger."""
+    return iam.PolicyDocument(
+        statements=[
+            statement(
+                [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                ],
+                [staging.arn_for_objects("*")],
+            ),
+            statement(["s3:ListBucket", "s3:ListBucketVersions"], [staging.bucket_arn]),
+            statement(
+                [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                [archive.arn_for_objects("*"), output.arn_for_objects("*")],
+            ),
+            statement(
+                ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"],
+                [archive.bucket_arn, output.bucket_arn],
+            ),
+            ledger_write(table),
+        ]
+    )
+
+
+def upload_policy(staging: s3.IBucket) -> iam.PolicyDocument:
+    """What `conveyor credentials` narrows further, to one key, with a session policy."""
+    return iam.PolicyDocument(
+        statements=[
+            statement(
+                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                [staging.arn_for_objects("*")],
+            )
+        ]
+    )

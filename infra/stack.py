@@ -1,0 +1,152 @@
+"""The Conveyor stack: storage, queueing, ledger, compute, functions and alarms, wired here."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from conveyor import settings
+from conveyor.cli.context import output_name
+from conveyor.routing import parse_routes
+from infra.compute import Compute
+from infra.functions import Functions
+from infra.ledger import LedgerTable
+from infra.monitoring import Monitoring
+from infra.queueing import Queueing
+from infra.roles import ledger_write, statement, upload_policy, worker_policy
+from infra.storage import Storage
+
+
+class ConveyorStack(Stack):
+    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        ctx = self.node.try_get_context
+        retain = str(ctx("retain_data") if ctx("retain_data") is not None else "true").lower()
+        removal = RemovalPolicy.RETAIN if retain == "true" else RemovalPolicy.DESTROY
+        retention = logs.RetentionDays.ONE_MONTH
+        architecture = ctx("architecture") or "x86_64"
+        routes = ctx("routes")
+        if routes is not None:
+            routes = routes if isinstance(routes, str) else json.dumps(routes)
+            parse_routes(routes)  # an invalid rule fails the synth, naming the rule
+
+        storage = Storage(
+            self,
+            "Storage",
+            cors_origins=ctx("cors_origins") or ["*"],
+            archive_transition_days=int(ctx("archive_transition_days") or 0) or None,
+            removal=removal,
+        )
+        queueing = Queueing(self, "Queueing", staging=storage.staging)
+        ledger = LedgerTable(self, "Ledger", removal=removal)
+        table = ledger.table
+
+        shared = {
+            settings.STAGING_BUCKET: storage.staging.bucket_name,
+            settings.ARCHIVE_BUCKET: storage.archive.bucket_name,
+            settings.OUTPUT_BUCKET: storage.output.bucket_name,
+            settings.LEDGER_TABLE: table.table_name,
+        }
+        if routes is not None:
+            shared[settings.ROUTES] = routes
+        job_role = iam.Role(
+            self,
+            "WorkerRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            inline_policies={
+                "worker": worker_policy(
+                    staging=storage.staging,
+                    archive=storage.archive,
+                    output=storage.output,
+                    table=table,
+                )
+            },
+        )
+        compute = Compute(
+            self,
+            "Batch",
+            job_role=job_role,
+            environment=shared,
+            vcpus=int(ctx("vcpus") or 4),
+            memory_mib=int(ctx("memory_mib") or 8192),
+            max_vcpus=int(ctx("max_vcpus") or 256),
+            timeout=Duration.hours(int(ctx("job_timeout_hours") or 12)),
+            architecture=architecture,
+            log_retention=retention,
+        )
+        functions = Functions(
+            self,
+            "Functions",
+            queue=queueing.queue,
+            job_queue_arn=compute.queue.job_queue_arn,
+            environment={
+                **shared,
+                settings.JOB_QUEUE: compute.queue.job_queue_arn,
+                settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
+            },
+            powertools_layer_version=int(ctx("powertools_layer_version") or 27),
+            architecture=architecture,
+            log_retention=retention,
+        )
+        definition_name = compute.job_definition.job_definition_name
+        functions.trigger.role.attach_inline_policy(  # type: ignore[union-attr]
+            iam.Policy(
+                self,
+                "TriggerPolicy",
+                statements=[
+                    ledger_write(table),
+                    statement(
+                        ["batch:SubmitJob"],
+                        [
+                            compute.queue.job_queue_arn,
+                            self.format_arn(
+                                service="batch",
+                                resource="job-definition",
+                                resource_name=f"{definition_name}:*",
+                            ),
+                            self.format_arn(
+                                service="batch",
+                                resource="job-definition",
+                                resource_name=definition_name,
+                            ),
+                        ],
+                    ),
+                    statement(
+                        ["s3:GetObject", "s3:GetObjectVersion"],
+                        [storage.staging.arn_for_objects("*")],
+                    ),
+                ],
+            )
+        )
+        functions.completion.role.attach_inline_policy(  # type: ignore[union-attr]
+            iam.Policy(self, "CompletionPolicy", statements=[ledger_write(table)])
+        )
+        upload_role = iam.Role(
+            self,
+            "UploadRole",
+            assumed_by=iam.AccountRootPrincipal(),
+            description="Assumed by conveyor credentials, narrowed to one key by a session policy",
+            inline_policies={"upload": upload_policy(storage.staging)},
+            max_session_duration=Duration.hours(12),
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            dead_letters=queueing.dead_letters,
+            job_queue_arn=compute.queue.job_queue_arn,
+            email=ctx("alarm_email"),
+        )
+        outputs = {
+            **shared,
+            settings.STAGING_QUEUE: queueing.queue.queue_url,
+            settings.JOB_QUEUE: compute.queue.job_queue_arn,
+            settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
+            settings.UPLOAD_ROLE_ARN: upload_role.role_arn,
+            settings.LOG_GROUP: compute.log_group.log_group_name,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, output_name(name), value=value, description=name)

@@ -1,0 +1,222 @@
+"""The CDK stack, synthesized offline: each requirement of the deployment, cdk-nag, IAM scope."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # node 20 here
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Annotations, Match, Template
+
+from conveyor import settings
+from conveyor.cli.context import output_name
+from conveyor.jobs import COMMAND
+from infra.app import build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Template]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    _, stack = build(cdk.App(outdir=str(outdir), context={"alarm_email": "ops@example.com"}))
+    return stack, Template.from_stack(stack)
+
+
+def resources(template: Template, kind: str) -> dict[str, Any]:
+    return template.find_resources(kind)
+
+
+def test_buckets(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == 4  # staging, archive, output, access logs
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert "BucketEncryption" in props
+        assert bucket["DeletionPolicy"] == "Retain"  # retention explicit: data is kept
+    versioned = [b for b in buckets.values() if b["Properties"].get("VersioningConfiguration")]
+    assert len(versioned) == 2
+    logged = [b for b in buckets.values() if "LoggingConfiguration" in b["Properties"]]
+    assert len(logged) == 3
+    staging = next(
+        b["Properties"] for b in buckets.values() if "CorsConfiguration" in b["Properties"]
+    )
+    rule = staging["CorsConfiguration"]["CorsRules"][0]
+    assert set(rule["AllowedMethods"]) == {"PUT", "POST"} and rule["ExposedHeaders"] == ["ETag"]
+    assert staging["LifecycleConfiguration"]["Rules"][0]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 1
+    }
+    # TLS only: every bucket policy denies non-SSL requests.
+    for policy in resources(template, "AWS::S3::BucketPolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+
+
+def test_notification_queue_dlq_and_trigger(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "QueueConfigurations": [Match.object_like({"Events": ["s3:ObjectCreated:*"]})]
+            }
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {"RedrivePolicy": Match.object_like({"maxReceiveCount": 5})},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 5},
+        },
+    )
+
+
+def test_ledger(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    [table] = resources(template, "AWS::DynamoDB::GlobalTable").values()
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["Replicas"][0]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True
+    }
+    assert {i["IndexName"] for i in props["GlobalSecondaryIndexes"]} == {
+        "by_status",
+        "by_bucket",
+        "by_job",
+    }
+
+
+def test_batch(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    assert resources(template, "AWS::EC2::NatGateway") == {}
+    endpoints = resources(template, "AWS::EC2::VPCEndpoint").values()
+    assert any("s3" in str(e["Properties"]["ServiceName"]) for e in endpoints)
+    environments = [
+        e["Properties"] for e in resources(template, "AWS::Batch::ComputeEnvironment").values()
+    ]
+    kinds = {e["ComputeResources"]["Type"]: e["ComputeResources"] for e in environments}
+    assert kinds["SPOT"]["AllocationStrategy"] == "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    assert kinds["EC2"]["AllocationStrategy"] == "BEST_FIT_PROGRESSIVE"
+    [queue] = resources(template, "AWS::Batch::JobQueue").values()
+    order = sorted(queue["Properties"]["ComputeEnvironmentOrder"], key=lambda o: o["Order"])
+    assert len(order) == 2
+    [definition] = resources(template, "AWS::Batch::JobDefinition").values()
+    props = definition["Properties"]
+    container = props["ContainerProperties"]
+    assert container["Command"] == list(COMMAND)
+    assert all(f"Ref::{p}" in container["Command"] for p in props["Parameters"])
+    assert props["Timeout"]["AttemptDurationSeconds"] == 12 * 3600
+    retry = props["RetryStrategy"]
+    assert retry["Attempts"] == 3
+    rules = retry["EvaluateOnExit"]
+    assert {"Action": "RETRY", "OnStatusReason": "Host EC2*"} in rules
+    assert {"Action": "RETRY", "OnExitCode": "75"} in rules
+    assert rules[-1] == {"Action": "EXIT", "OnReason": "*"}
+    assert "Image" in container and "JobRoleArn" in container
+
+
+def test_completion_rule_and_alarms(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values()]
+    completion = next(r for r in rules if r.get("Targets"))
+    assert completion["EventPattern"]["source"] == ["aws.batch"]
+    assert completion["EventPattern"]["detail-type"] == ["Batch Job State Change"]
+    assert "jobQueue" in completion["EventPattern"]["detail"]
+    assert "DeadLetterConfig" in completion["Targets"][0]
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 2
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email"})
+    for group in resources(template, "AWS::Logs::LogGroup").values():
+        assert group["Properties"]["RetentionInDays"] == 30
+
+
+def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Template]) -> None:
+    stack, template = synthesized
+    outdir = Path(stack.node.root.outdir)
+    functions = resources(template, "AWS::Lambda::Function").values()
+    keys = {
+        f["Properties"]["Code"]["S3Key"] for f in functions if "S3Key" in f["Properties"]["Code"]
+    }
+    assert len(keys) == 1  # both handlers share one asset
+    asset = outdir / f"asset.{keys.pop().removesuffix('.zip')}"
+    files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
+    expected = {
+        "trigger_lambda/handler.py",
+        "completion_lambda/handler.py",
+        "conveyor/ledger/store.py",
+    }
+    assert expected <= files
+    assert {f.split("/")[0] for f in files} == {"conveyor", "trigger_lambda", "completion_lambda"}
+    handlers = {f["Properties"]["Handler"] for f in functions if "S3Key" in f["Properties"]["Code"]}
+    assert handlers == {"trigger_lambda.handler.handler", "completion_lambda.handler.handler"}
+
+
+def test_outputs_carry_every_setting(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    outputs = template.find_outputs("*")
+    expected = set(settings.ALL) - {settings.ROUTES}
+    assert {output_name(s) for s in expected} <= set(outputs)
+
+
+def test_cdk_nag_has_no_unsuppressed_errors(synthesized: tuple[Any, Template]) -> None:
+    stack, _ = synthesized
+    errors = Annotations.from_stack(stack).find_error(
+        "*", Match.string_like_regexp("AwsSolutions-.*")
+    )
+    assert errors == [], [f"{e.id}: {e.entry.data}" for e in errors]
+
+
+def test_no_s3_action_on_every_resource(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    offending = []
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
+        for name, resource in resources(template, kind).items():
+            props = resource["Properties"]
+            documents = [props.get("PolicyDocument")] + [
+                p["PolicyDocument"] for p in props.get("Policies", [])
+            ]
+            for document in filter(None, documents):
+                for statement in document["Statement"]:
+                    actions = statement.get("Action", [])
+                    actions = [actions] if isinstance(actions, str) else actions
+                    targets = statement.get("Resource", [])
+                    targets = [targets] if not isinstance(targets, list) else targets
+                    if any(str(a).startswith("s3:") for a in actions) and "*" in targets:
+                        offending.append(name)
+    assert offending == []
+
+
+def test_dockerfile_is_lint_clean_and_installs_what_make_installs() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    done = subprocess.run([str(hadolint), str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    make = re.search(r"^APT_PACKAGES := (.+)$", (ROOT / "Makefile").read_text(), re.M)
+    docker = re.search(
+        r"apt-get install -y --no-install-recommends ([^\\&]+)", (ROOT / "Dockerfile").read_text()
+    )
+    assert make and docker
+    assert make.group(1).split() == docker.group(1).split()
+    assert 'ENTRYPOINT ["python", "-m", "batch_job"]' in (ROOT / "Dockerfile").read_text()
