@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,23 +92,36 @@ def _process(
             progress=progress,
             route=_route_for(job, source, config),
         )
-        if decision is Decision.WRITE:
-            transform.check(context)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive") as pool:
-            archiving = pool.submit(
-                archive,
-                s3,
-                source,
-                config.archive_bucket,
-                single_copy_limit=config.single_copy_limit,
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="job") as pool:
+            # Validation (ffprobe) runs beside the transform's start; nothing leaves the machine
+            # (no output byte, no archive copy) until it has accepted the input.
+            validation = (
+                pool.submit(transform.check, context)
+                if decision is Decision.WRITE
+                else _accepted()  # nothing will be transformed: nothing to validate
             )
+            archiving = pool.submit(_archive_when_valid, validation, s3, source, config)
             try:
                 if decision is Decision.WRITE:
                     decision = _write(
-                        s3, config, transform, context, out_key, ours, existing_etag, progress
+                        s3,
+                        config,
+                        transform,
+                        context,
+                        out_key,
+                        ours,
+                        existing_etag,
+                        progress,
+                        validation,
                     )
-            finally:
-                archived = archiving.result()  # wait even on failure: no copy outlives the job
+                validation.result()
+            except BaseException as err:
+                wait([archiving])  # no copy outlives the job
+                refused = validation.exception() if validation.done() else None
+                if refused is not None and refused is not err:
+                    raise refused from err  # the validator's reason beats the tool's
+                raise
+            archived = archiving.result()
         _fault(config, "after-archive-copy")
         metrics = progress.snapshot()
 
@@ -148,6 +161,7 @@ def _write(
     ours: Provenance,
     replacing: str | None,
     progress: Progress,
+    validation: Future[None],
 ) -> Decision:
     abort_open_uploads(s3, config.output_bucket, out_key)
     with OutputUpload(
@@ -160,7 +174,8 @@ def _write(
         on_written=progress.written,
         on_started=lambda upload_id: _fault(config, "after-output-start"),
     ) as upload:
-        transform.apply(context, upload)
+        transform.apply(context, GatedSink(upload, validation))
+        validation.result()
         upload.finish()
         for _ in range(COMMIT_ATTEMPTS):
             try:
@@ -175,6 +190,31 @@ def _write(
             _fault(config, "after-output-complete")
             return Decision.WRITE
     raise Transient(f"output {out_key} kept changing under {COMMIT_ATTEMPTS} commits")
+
+
+class GatedSink:
+    """Holds the transform's first byte until the input is validated (re-raising a refusal)."""
+
+    def __init__(self, sink: OutputUpload, validation: Future[None]) -> None:
+        self._sink = sink
+        self._validation = validation
+
+    def write(self, data: bytes) -> None:
+        self._validation.result()
+        self._sink.write(data)
+
+
+def _accepted() -> Future[None]:
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done
+
+
+def _archive_when_valid(
+    validation: Future[None], s3: Any, source: Source, config: WorkerConfig
+) -> Archived:
+    validation.result()
+    return archive(s3, source, config.archive_bucket, single_copy_limit=config.single_copy_limit)
 
 
 def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:

@@ -19,18 +19,16 @@ class H264:
         self.output_template = "{dir}/{stem}." + name + ".mp4"
 
     def check(self, context: Context) -> None:
-        url = context.presigned_url()
-        context.scratch["url"] = url
-        context.scratch["probe"] = ffmpeg.probe(url)
+        context.scratch["probe"] = ffmpeg.probe(context.presigned_url())
 
     def apply(self, context: Context, sink: Sink) -> None:
-        url = context.scratch.get("url") or context.presigned_url()
-        probe: ffmpeg.Probe | None = context.scratch.get("probe")
-        duration = probe.duration if probe else None
+        url = context.presigned_url()
 
         def progress(line: str) -> bool:
             if not line.startswith(("out_time_us=", "out_time_ms=")):
                 return "=" in line and " " not in line  # other -progress keys: consumed
+            probe: ffmpeg.Probe | None = context.scratch.get("probe")  # set by check, in parallel
+            duration = probe.duration if probe else None
             if duration:
                 micros = line.split("=", 1)[1]
                 if micros.isdigit():
