@@ -18,6 +18,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.queueing import dead_letter_queue
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("conveyor", "trigger_lambda", "completion_lambda")
 """The packages the handlers import; nothing else of the repository goes into the asset."""
@@ -64,7 +66,9 @@ class Functions(Construct):
             lambda_.Architecture.ARM_64 if architecture == "arm64" else lambda_.Architecture.X86_64
         )
 
-        def function(name: str, handler: str, timeout: int) -> lambda_.Function:
+        def function(
+            name: str, handler: str, timeout: int, concurrency: int | None = None
+        ) -> lambda_.Function:
             role = iam.Role(
                 self, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
             )
@@ -83,9 +87,12 @@ class Functions(Construct):
                 memory_size=256,
                 environment={**environment, "POWERTOOLS_SERVICE_NAME": f"conveyor-{name.lower()}"},
                 log_group=log_group,
+                reserved_concurrent_executions=concurrency,
             )
 
-        self.trigger = function("Trigger", "trigger_lambda.handler.handler", 30)
+        self.trigger = function(
+            "Trigger", "trigger_lambda.handler.handler", 30, concurrency=TRIGGER_CONCURRENCY
+        )
         self.trigger.add_event_source(
             sources.SqsEventSource(
                 queue,
@@ -96,13 +103,7 @@ class Functions(Construct):
             )
         )
         self.completion = function("Completion", "completion_lambda.handler.handler", 30)
-        self.completion_dead_letters = sqs.Queue(
-            self,
-            "CompletionDlq",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.completion_dead_letters = dead_letter_queue(self, "CompletionDlq")
         self.rule = events.Rule(
             self,
             "JobStateChanges",

@@ -11,16 +11,21 @@ from constructs import Construct
 from conveyor.local.provision import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
 
 
+def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:
+    """Where messages that could not be handled wait two weeks for a person: encrypted, TLS only."""
+    return sqs.Queue(
+        scope,
+        id,
+        retention_period=Duration.days(14),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+    )
+
+
 class Queueing(Construct):
     def __init__(self, scope: Construct, id: str, *, staging: s3.IBucket) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "StagingEventsDlq",
-            retention_period=Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.dead_letters = dead_letter_queue(self, "StagingEventsDlq")
         self.queue = sqs.Queue(
             self,
             "StagingEvents",

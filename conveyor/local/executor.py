@@ -11,7 +11,6 @@ delivers it, to `deliver` (the completion handler).
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -168,8 +167,3 @@ class LocalExecutor:
         if not found:
             raise RuntimeError(f"job definition {arn} not found")
         return found[0]
-
-
-def python_environment() -> dict[str, str]:
-    """The worker's environment: this process's, so it finds the same packages and settings."""
-    return dict(os.environ)

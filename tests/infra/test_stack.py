@@ -92,6 +92,10 @@ def test_notification_queue_dlq_and_trigger(synthesized: tuple[Any, Template]) -
             "ScalingConfig": {"MaximumConcurrency": 5},
         },
     )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Handler": "trigger_lambda.handler.handler", "ReservedConcurrentExecutions": 5},
+    )
 
 
 def test_ledger(synthesized: tuple[Any, Template]) -> None:
