@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_ENDPOINT_URL="http://127.0.0.1:9",
     AWS_MAX_ATTEMPTS="2",
+    # A developer's running `conveyor local up` must never be what a test talks to.
+    CONVEYOR_HOME=tempfile.mkdtemp(prefix="conveyor-test-home-"),
 )
 
 
