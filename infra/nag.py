@@ -1,30 +1,50 @@
-"""cdk-nag findings we accept, each with the reason a reviewer would ask for."""
+"""cdk-nag findings we accept, each with the reason a reviewer would ask for, scoped as tightly as
+cdk-nag allows: wildcard findings only for the resource patterns named here."""
 
 from __future__ import annotations
 
 from aws_cdk import Stack
-from cdk_nag import NagPackSuppression, NagSuppressions
+from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
-REASONS = {
+OBJECT_ARNS = RegexAppliesTo(regex=r"/^Resource::<Storage[A-Za-z0-9]+\.Arn>\/\*$/g")
+"""`bucket/*` of our own buckets: object keys are not known in advance."""
+JOB_DEFINITION_REVISIONS = RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:batch:.*:\*$/g")
+"""Every revision of our job definition (`name:*`), for SubmitJob."""
+
+STACK_WIDE = {
     "AwsSolutions-IAM4": (
         "AWS-managed service policies (Batch service role, ECS instance role, Lambda basic "
-        "execution) are what AWS maintains for these services; they grant no data access."
+        "execution) are what AWS maintains for these services; they grant no data access.",
+        None,
     ),
     "AwsSolutions-IAM5": (
-        "Object-level S3 actions must name bucket/* (keys are not known in advance); log streams "
-        "and Batch job definition revisions are named by pattern. No S3 action is on '*'."
+        "Object-level S3 actions must name bucket/* of our own buckets (keys are not known "
+        "in advance); SubmitJob names every revision of our job definition. No S3 action on '*'.",
+        [OBJECT_ARNS, JOB_DEFINITION_REVISIONS],
     ),
-    "AwsSolutions-SQS3": "This queue is itself a dead-letter queue.",
+    "AwsSolutions-SQS3": ("The queues without a DLQ are themselves dead-letter queues.", None),
     "AwsSolutions-L1": (
         "Python 3.13 is pinned on purpose: the handlers and their Powertools layer "
-        "(AWSLambdaPowertoolsPythonV3-python313) are tested together; move both at once."
+        "(AWSLambdaPowertoolsPythonV3-python313) are tested together; move both at once.",
+        None,
     ),
 }
+ECR_TOKEN = (
+    "The Batch execution role's '*' is ecr:GetAuthorizationToken, which accepts no narrower "
+    "resource; its image pulls are scoped to the asset repository."
+)
 
 
 def suppress(stack: Stack) -> None:
     NagSuppressions.add_stack_suppressions(
         stack,
-        [NagPackSuppression(id=rule, reason=reason) for rule, reason in REASONS.items()],
-        apply_to_nested_stacks=True,
+        [
+            NagPackSuppression(id=rule, reason=reason, applies_to=applies_to)
+            for rule, (reason, applies_to) in STACK_WIDE.items()
+        ],
+    )
+    NagSuppressions.add_resource_suppressions_by_path(
+        stack,
+        f"/{stack.stack_name}/Batch/Container/ExecutionRole/DefaultPolicy/Resource",
+        [NagPackSuppression(id="AwsSolutions-IAM5", reason=ECR_TOKEN, applies_to=["Resource::*"])],
     )

@@ -193,6 +193,15 @@ def test_cdk_nag_has_no_unsuppressed_errors(synthesized: tuple[Any, Template]) -
     assert errors == [], [f"{e.id}: {e.entry.data}" for e in errors]
 
 
+def test_a_renamed_stack_passes_cdk_nag_too(tmp_path: Path) -> None:
+    _, stack = build(cdk.App(outdir=str(tmp_path), context={"stack_name": "MediaPipeline"}))
+    assert stack.stack_name == "MediaPipeline"
+    errors = Annotations.from_stack(stack).find_error(
+        "*", Match.string_like_regexp("AwsSolutions-.*")
+    )
+    assert errors == [], [f"{e.id}: {e.entry.data}" for e in errors]
+
+
 def test_no_s3_action_on_every_resource(synthesized: tuple[Any, Template]) -> None:
     _, template = synthesized
     offending = []
