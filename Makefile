@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs; the Dockerfile installs exactly these too.
 APT_PACKAGES := ffmpeg
 
-.PHONY: install demo test lint format bench synth system-deps python-venv clean
+.PHONY: install demo test lint format bench synth system-deps node-check python-venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -42,7 +42,11 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(BIN)/conveyor demo
 
-test: $(STAMP) system-deps
+# The CDK tests run the stack through jsii, which needs Node.js 20 or newer.
+node-check:
+	@command -v node >/dev/null 2>&1 || { echo "Node.js 20+ is needed for the CDK tests (tests/infra): install it from nodejs.org or your distribution" >&2; exit 1; }
+
+test: $(STAMP) system-deps node-check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/pytest
