@@ -148,7 +148,7 @@ def _process(
     else:
         facts["output"] = {"bucket": config.output_bucket, "key": out_key}
     recorder.note(**facts)
-    logger.info("done", extra={"outcome": {**facts, "decision": decision.value}})
+    logger.info("done", extra={"outcome": facts})
     return Outcome(decision.value, out_key, archived)
 
 
