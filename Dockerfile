@@ -13,7 +13,6 @@ COPY conveyor ./conveyor
 COPY batch_job ./batch_job
 COPY trigger_lambda ./trigger_lambda
 COPY completion_lambda ./completion_lambda
-COPY infra ./infra
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 conveyor
 

@@ -22,6 +22,7 @@ from batch_job.errors import Transient
 from batch_job.parts import MIN_PART_SIZE, MiB
 from batch_job.source import PinnedReader, Source, checksums_of
 from conveyor.objects import normalize_etag
+from conveyor.s3 import MISSING, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +55,15 @@ def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> 
         logger.info("archive copy from an earlier run found and verified: %s", earlier.version_id)
         return earlier
     abort_open_uploads(s3, bucket, source.key)
-    head = s3.head_object(Bucket=source.bucket, Key=source.key, **source.pin())
     metadata = {
-        **head.get("Metadata", {}),
+        **source.metadata,
         SOURCE_VERSION: source.version_id or "",
         SOURCE_ETAG: source.etag,
     }
     extra: dict[str, Any] = {
         "MetadataDirective": "REPLACE",
         "Metadata": {k: v for k, v in metadata.items() if v},
-        "ContentType": head.get("ContentType", "binary/octet-stream"),
+        "ContentType": source.content_type,
         "CopySourceIfMatch": f'"{source.etag}"',
     }
     multipart = source.size > single_copy_limit or (
@@ -107,12 +107,9 @@ def find_archived(
     The key's current archive version is looked at first (one HEAD); older versions are listed
     only when the current one belongs to another upload.
     """
-    try:
-        current = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+    current = head_or_none(s3, Bucket=bucket, Key=key)
+    if current is None:
+        return None
     if _copied_from(current, version_id, etag):
         return _archived(bucket, key, current)
     listing = s3.list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=ARCHIVE_SEARCH_LIMIT)
@@ -150,7 +147,7 @@ def verify(s3: Any, source: Source, copied: Archived) -> None:
     head = s3.head_object(Bucket=copied.bucket, Key=copied.key, ChecksumMode="ENABLED", **pin)
     verdict = compare(source, head)
     if verdict is None:
-        verdict = _digest(s3, source) == _digest_of_copy(s3, copied)
+        verdict = _digest(s3, source) == _digest_of_copy(s3, source, copied)
         logger.info("archive copy of %s verified by reading both (SHA-256)", source.key)
     if not verdict:
         raise Transient(f"archive copy of {source.key} does not match the original")
@@ -175,7 +172,7 @@ def delete_original(s3: Any, source: Source) -> None:
     try:
         s3.delete_object(Bucket=source.bucket, Key=source.key, **source.pin())
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "NoSuchVersion"):
+        if error_code(err) in MISSING:
             return
         raise
 
@@ -196,7 +193,7 @@ def abort_open_uploads(s3: Any, bucket: str, key: str) -> int:
             s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
             aborted += 1
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "NoSuchUpload":
+            if error_code(err) != "NoSuchUpload":
                 raise
     if aborted:
         logger.warning(
@@ -225,15 +222,13 @@ def _digest(s3: Any, source: Source) -> str:
     return digest.hexdigest()
 
 
-def _digest_of_copy(s3: Any, copied: Archived) -> str:
-    as_source = Source(
+def _digest_of_copy(s3: Any, source: Source, copied: Archived) -> str:
+    """The copy read like the original: same size, pinned to the copy's own version."""
+    as_copy = dataclasses.replace(
+        source,
         bucket=copied.bucket,
         key=copied.key,
         version_id=copied.version_id,
         etag=copied.etag,
-        size=copied.size,
-        last_modified=None,  # type: ignore[arg-type]
-        checksums={},
-        checksum_type=None,
     )
-    return _digest(s3, as_source)
+    return _digest(s3, as_copy)

@@ -14,6 +14,7 @@ from botocore.exceptions import (
 )
 
 from conveyor.errors import ConveyorError
+from conveyor.s3 import error_code
 
 EXIT_DONE = 0
 EXIT_BAD_INPUT = 65
@@ -58,7 +59,7 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, Transient):
         return True
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in TRANSIENT_CODES or status >= 500
     return isinstance(

@@ -16,8 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from batch_job import transforms
 from batch_job.archive import Archived, abort_open_uploads, archive, delete_original, find_archived
 from batch_job.config import Job, WorkerConfig
@@ -35,6 +33,7 @@ from conveyor.ledger.store import Ledger
 from conveyor.objects import normalize_etag
 from conveyor.routing import Route
 from conveyor.routing import route as choose_route
+from conveyor.s3 import head_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -240,12 +239,9 @@ def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None
 
 def _output_provenance(s3: Any, bucket: str, key: str) -> tuple[Provenance | None, str | None]:
     """What the output key holds now: its provenance and ETag, or (None, None)."""
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None, None
-        raise
+    head = head_or_none(s3, Bucket=bucket, Key=key)
+    if head is None:
+        return None, None
     # An object Conveyor did not write has no provenance: ours replaces it, on the ETag condition.
     return Provenance.from_metadata(head.get("Metadata", {})), head["ETag"]
 
@@ -253,17 +249,13 @@ def _output_provenance(s3: Any, bucket: str, key: str) -> tuple[Provenance | Non
 def _newer_in_staging(s3: Any, source: Source) -> bool:
     """A newer version of the key is waiting in staging: its job will own the output.
 
-    The key's current version is the newest upload; if it is not ours, ours is older.
+    The key's current version is the newest upload; if it is not ours, ours is older. None means
+    the current version is a delete marker: nothing newer to wait for.
     """
     if not source.version_id:
         return False  # without versioning, our version is current or gone (locate said current)
-    try:
-        current = s3.head_object(Bucket=source.bucket, Key=source.key)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False  # the current version is a delete marker: nothing newer to wait for
-        raise
-    return current.get("VersionId") not in (None, source.version_id)
+    current = head_or_none(s3, Bucket=source.bucket, Key=source.key)
+    return current is not None and current.get("VersionId") not in (None, source.version_id)
 
 
 def _route_for(job: Job, source: Source, config: WorkerConfig) -> Route | None:

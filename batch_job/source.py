@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput, Transient, is_transient
 from conveyor.objects import normalize_etag
+from conveyor.s3 import MISSING, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ CHUNK = 1024 * 1024
 """Bytes per read: large enough to amortise Python's overhead, small against a part."""
 RECONNECTS = 5
 """Dropped connections tolerated per read before the job is retried as a whole (exit 75)."""
-GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
+"""If-Match failed: the key now holds other content, so this version is gone."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Source:
     checksums: dict[str, str]
     """Algorithm (CRC32, CRC64NVME, SHA256...) -> base64 value, as S3 stores them."""
     checksum_type: str | None
+    content_type: str = "binary/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+    """The uploader's own metadata, carried to the archive copy."""
 
     def pin(self) -> dict[str, str]:
         """Request parameters that address exactly this version."""
@@ -59,12 +63,13 @@ def locate(
     elif etag:
         request["IfMatch"] = f'"{normalize_etag(etag)}"'
     try:
-        head = s3.head_object(**request)
+        head = head_or_none(s3, **request)
     except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "")
-        if code in GONE_CODES or code in CHANGED_CODES:
+        if error_code(err) in CHANGED_CODES:
             return None
         raise
+    if head is None:
+        return None
     found = normalize_etag(head["ETag"])
     if etag and version_id and found != normalize_etag(etag):
         raise BadInput(f"version {version_id} of {key} has ETag {found}, the job expected {etag}")
@@ -78,6 +83,8 @@ def locate(
         last_modified=head["LastModified"],
         checksums=checksums_of(head),
         checksum_type=head.get("ChecksumType"),
+        content_type=head.get("ContentType", "binary/octet-stream"),
+        metadata=dict(head.get("Metadata", {})),
     )
 
 
@@ -155,8 +162,8 @@ class PinnedReader:
         try:
             response = self._s3.get_object(**request)
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code", "")
-            if code in GONE_CODES or code in CHANGED_CODES:
+            code = error_code(err)
+            if code in MISSING or code in CHANGED_CODES:
                 raise Transient(
                     f"{self._source.key} changed or vanished while being read ({code})"
                 ) from err

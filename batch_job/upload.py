@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput
 from batch_job.parts import MAX_PARTS, part_size, parts_in_flight
+from conveyor.s3 import error_code
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,9 @@ class OutputUpload:
                     **condition,
                 )
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            if error_code(err) in ("PreconditionFailed", "412"):
                 raise OutputConflict(f"s3://{self.bucket}/{self.key} changed") from err
-            if err.response.get("Error", {}).get("Code") == "ConditionalRequestConflict":
+            if error_code(err) == "ConditionalRequestConflict":
                 raise OutputConflict(f"s3://{self.bucket}/{self.key} is being written") from err
             raise
         self.committed = True
@@ -130,7 +131,7 @@ class OutputUpload:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
             logger.info("aborted upload of s3://%s/%s", self.bucket, self.key)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "NoSuchUpload":
+            if error_code(err) != "NoSuchUpload":
                 raise
 
     # --- plumbing -----------------------------------------------------------------------------

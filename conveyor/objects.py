@@ -64,12 +64,3 @@ def compare_sequencers(a: str, b: str) -> int:
     width = max(len(a), len(b))
     left, right = a.upper().ljust(width, "0"), b.upper().ljust(width, "0")
     return (left > right) - (left < right)
-
-
-def is_newer(version: ObjectVersion, other: ObjectVersion) -> bool:
-    """True when `version` was written after `other`, by sequencer; both must be of one key."""
-    if (version.bucket, version.key) != (other.bucket, other.key):
-        raise ValueError("sequencers of different keys cannot be compared")
-    if version.sequencer is None or other.sequencer is None:
-        raise ValueError("both versions need a sequencer to be ordered")
-    return compare_sequencers(version.sequencer, other.sequencer) > 0

@@ -8,8 +8,10 @@ from typing import Any
 
 from conveyor.clock import millis, utcnow
 from conveyor.events.batch import JobStateChange
+from conveyor.jobs import PARAMETERS, job_name
 from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
+from conveyor.objects import ObjectVersion
 
 
 def submit(
@@ -43,3 +45,32 @@ def submit(
         current=current,
     )
     return response["jobId"]
+
+
+def resubmit(
+    batch: Any,
+    ledger: Ledger,
+    item: Mapping[str, Any],
+    *,
+    job_queue: str,
+    job_definition: str,
+    reason: str,
+) -> str:
+    """A new job for a version the ledger knows, with the parameters its last job had."""
+    parameters = {name: str(item.get(_ITEM_FIELDS.get(name, name)) or "") for name in PARAMETERS}
+    version = ObjectVersion(
+        item["bucket"], item["object_key"], item["etag"], 0, item.get("version_id")
+    )
+    return submit(
+        batch,
+        ledger,
+        parameters=parameters,
+        job_name=job_name(version, parameters["transform"]),
+        job_queue=item.get("job_queue") or job_queue,
+        job_definition=item.get("job_definition") or job_definition,
+        reason=reason,
+    )
+
+
+_ITEM_FIELDS = {"key": "object_key"}
+"""Job parameters whose ledger field has another name."""

@@ -21,6 +21,7 @@ from conveyor.jobs import job_name, job_parameters
 from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion
 from conveyor.routing import Route, route
+from conveyor.s3 import error_code
 from conveyor.submission import submit
 from trigger_lambda.config import TriggerConfig
 
@@ -80,7 +81,7 @@ class Trigger:
                 current=claimed,
             )
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code", "error")
+            code = error_code(err) or "error"
             self.ledger.release(claimed, f"SubmitJob failed: {code}")
             raise SubmitFailed(f"SubmitJob for {version.uri} failed: {code}") from err
         logger.info("submitted job %s for %s (%s)", job_id, version.uri, chosen.transform)

@@ -22,6 +22,7 @@ from conveyor.errors import ConveyorError
 from conveyor.ledger.status import TERMINAL, Status
 from conveyor.ledger.store import Ledger
 from conveyor.local.media import make_video
+from conveyor.s3 import head_or_none
 
 KEY = "demo/sample-1080p.mp4"
 TIMEOUT = 170
@@ -167,8 +168,5 @@ def _probe(url: str) -> dict[str, Any]:
 
 
 def _exists(s3: Any, bucket: str, key: str, version_id: str | None) -> bool:
-    try:
-        s3.head_object(Bucket=bucket, Key=key, **({"VersionId": version_id} if version_id else {}))
-    except s3.exceptions.ClientError:
-        return False
-    return True
+    pin = {"VersionId": version_id} if version_id else {}
+    return head_or_none(s3, Bucket=bucket, Key=key, **pin) is not None

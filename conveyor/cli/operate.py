@@ -18,7 +18,6 @@ from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
 from conveyor.errors import ConveyorError, NotFound
-from conveyor.jobs import PARAMETERS, job_name
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
@@ -26,7 +25,8 @@ from conveyor.ledger.views import list_versions
 from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route
-from conveyor.submission import submit
+from conveyor.s3 import error_code, head_or_none
+from conveyor.submission import resubmit as resubmit_item
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 """Where Batch sends container logs unless the job definition names a group."""
@@ -78,17 +78,12 @@ def resubmit(
         if dry_run:
             rows.append({**row, "action": "would resubmit", "reason": ""})
             continue
-        parameters = {name: str(item.get(_field(name)) or "") for name in PARAMETERS}
-        version = ObjectVersion(
-            item["bucket"], item["object_key"], item["etag"], 0, item.get("version_id")
-        )
-        job_id = submit(
+        job_id = resubmit_item(
             batch,
             ledger,
-            parameters=parameters,
-            job_name=job_name(version, parameters["transform"]),
-            job_queue=item.get("job_queue") or values[settings.JOB_QUEUE],
-            job_definition=item.get("job_definition") or values[settings.JOB_DEFINITION],
+            item,
+            job_queue=values[settings.JOB_QUEUE],
+            job_definition=values[settings.JOB_DEFINITION],
             reason=f"resubmission of job {item.get('job_id')}",
         )
         rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
@@ -265,10 +260,6 @@ def _key(version: ObjectVersion) -> dict[str, str]:
     return {"partition": key["pk"], "sort": key["sk"]}
 
 
-def _field(parameter: str) -> str:
-    return {"key": "object_key"}.get(parameter, parameter)
-
-
 def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
     pin = (
         {"VersionId": item["version_id"]}
@@ -276,10 +267,11 @@ def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
         else {"IfMatch": f'"{item["etag"]}"'}
     )
     try:
-        s3.head_object(Bucket=item["bucket"], Key=item["object_key"], **pin)
-    except ClientError:
-        return False
-    return True
+        return head_or_none(s3, Bucket=item["bucket"], Key=item["object_key"], **pin) is not None
+    except ClientError as err:
+        if error_code(err) in ("PreconditionFailed", "412"):  # the key holds other bytes now
+            return False
+        raise
 
 
 def _copy_back(s3: Any, values: dict[str, str], key: str) -> ObjectVersion:
@@ -317,14 +309,12 @@ def _unstrand(
     trigger: Any, ledger: Ledger, version: ObjectVersion, item: dict[str, Any] | None
 ) -> str:
     if item is not None and item.get("status") == Status.FAILED:
-        parameters = {name: str(item.get(_field(name)) or "") for name in PARAMETERS}
-        job_id = submit(
+        job_id = resubmit_item(
             trigger.batch,
             ledger,
-            parameters=parameters,
-            job_name=job_name(version, parameters["transform"]),
-            job_queue=item.get("job_queue") or trigger.config.job_queue,
-            job_definition=item.get("job_definition") or trigger.config.job_definition,
+            item,
+            job_queue=trigger.config.job_queue,
+            job_definition=trigger.config.job_definition,
             reason=f"resubmission of job {item.get('job_id')} by sweep",
         )
         return f"resubmitted as {job_id}"

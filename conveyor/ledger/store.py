@@ -26,6 +26,7 @@ from conveyor.ledger.schema import (
 )
 from conveyor.ledger.status import Status
 from conveyor.objects import ObjectVersion
+from conveyor.s3 import error_code
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Ledger:
                 ),
             )
         except ClientError as err:
-            if _code(err) != "ConditionalCheckFailedException":
+            if error_code(err) != "ConditionalCheckFailedException":
                 raise
             logger.info("claim on %s was already superseded", claimed[PARTITION_KEY])
 
@@ -163,7 +164,7 @@ class Ledger:
                 ExpressionAttributeValues=_serialize({**values, ":now": iso(self._clock())}),
             )
         except ClientError as err:
-            if _code(err) == "ConditionalCheckFailedException":
+            if error_code(err) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -225,9 +226,6 @@ class Ledger:
             "KeyConditionExpression": "#bucket = :bucket AND begins_with(object_key, :prefix)",
             "ExpressionAttributeNames": {"#bucket": "bucket"},
         }
-        if not key_prefix:
-            request["KeyConditionExpression"] = "#bucket = :bucket"
-            del values[":prefix"]
         if since:
             request["FilterExpression"] = "updated_at >= :since"
             values[":since"] = since
@@ -249,7 +247,7 @@ class Ledger:
         try:
             self._client.put_item(**request)
         except ClientError as err:
-            if _code(err) == "ConditionalCheckFailedException":
+            if error_code(err) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -263,10 +261,6 @@ class Ledger:
 
 def _key_of(item: Mapping[str, Any]) -> dict[str, Any]:
     return {PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}
-
-
-def _code(err: ClientError) -> str:
-    return err.response.get("Error", {}).get("Code", "")
 
 
 def _serialize(values: Mapping[str, Any]) -> dict[str, Any]:

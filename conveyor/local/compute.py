@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from conveyor import settings
 from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_EXIT_CODE
+from conveyor.s3 import error_code
 
 TRUST = {
     "Version": "2012-10-17",
@@ -59,7 +60,7 @@ def _role(iam: Any, name: str) -> str:
             "Arn"
         ]
     except ClientError as err:
-        if err.response["Error"]["Code"] != "EntityAlreadyExists":
+        if error_code(err) != "EntityAlreadyExists":
             raise
         return iam.get_role(RoleName=name)["Role"]["Arn"]
 

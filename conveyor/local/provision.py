@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 from conveyor import settings
 from conveyor.errors import ConfigError
 from conveyor.ledger.schema import create_table_request
+from conveyor.s3 import error_code
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,7 @@ def provision(*, s3: Any, sqs: Any, dynamodb: Any, name: str = "conveyor") -> di
     for bucket in (names.staging, names.archive):
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     _staging_rules(s3, names.staging)
-    queue_url = _queues(sqs, names, staging_arn=f"arn:aws:s3:::{names.staging}")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    queue_url, queue_arn = _queues(sqs, names, staging_arn=f"arn:aws:s3:::{names.staging}")
     s3.put_bucket_notification_configuration(
         Bucket=names.staging,
         NotificationConfiguration={
@@ -94,7 +92,7 @@ def _bucket(s3: Any, bucket: str) -> None:
     try:
         s3.create_bucket(**request)
     except ClientError as err:
-        if err.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+        if error_code(err) != "BucketAlreadyOwnedByYou":
             raise
     s3.put_public_access_block(
         Bucket=bucket,
@@ -140,7 +138,8 @@ def _staging_rules(s3: Any, bucket: str) -> None:
     )
 
 
-def _queues(sqs: Any, names: Names, *, staging_arn: str) -> str:
+def _queues(sqs: Any, names: Names, *, staging_arn: str) -> tuple[str, str]:
+    """Create the queue and its DLQ; return the queue's URL and ARN."""
     dlq_url = sqs.create_queue(QueueName=names.dead_letters)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
@@ -172,14 +171,14 @@ def _queues(sqs: Any, names: Names, *, staging_arn: str) -> str:
             "Policy": json.dumps(policy),
         },
     )
-    return url
+    return url, arn
 
 
 def _table(dynamodb: Any, table: str) -> None:
     try:
         dynamodb.create_table(**create_table_request(table))
     except ClientError as err:
-        if err.response["Error"]["Code"] != "ResourceInUseException":
+        if error_code(err) != "ResourceInUseException":
             raise
         logger.info("table %s exists", table)
     dynamodb.get_waiter("table_exists").wait(TableName=table)

@@ -51,9 +51,6 @@ class LocalStack:
         """What a client needs to use this stack: the endpoint, credentials and settings."""
         return {"AWS_ENDPOINT_URL": self.endpoint, **CREDENTIALS, **self.settings}
 
-    def idle(self) -> bool:
-        return self.executor.idle()
-
     def stop(self) -> None:
         self.stopped.set()
         if self.thread is not None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import ClientError
 
+from conveyor.s3 import head_or_none
 from conveyor.upload.plan import SHA256_METADATA, Digests, Remote
 
 TRANSFER = TransferConfig(
@@ -49,12 +49,9 @@ def remotes(s3: Any, buckets: dict[str, str], key: str) -> list[Remote]:
     """What staging and the archive hold under `key` (current versions)."""
     found = []
     for where, bucket in buckets.items():
-        try:
-            head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                continue
-            raise
+        head = head_or_none(s3, Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        if head is None:
+            continue
         crc = head.get("ChecksumCRC64NVME") if head.get("ChecksumType") != "COMPOSITE" else None
         found.append(
             Remote(

@@ -1,6 +1,6 @@
 import pytest
 
-from conveyor.objects import ObjectVersion, compare_sequencers, is_newer, version_ref
+from conveyor.objects import ObjectVersion, compare_sequencers, version_ref
 
 
 @pytest.mark.parametrize(
@@ -24,24 +24,6 @@ def test_padding_is_not_numeric_comparison() -> None:
     # As numbers 0x1 < 0x10, but sequencers pad on the right: "1" -> "10" equals "10".
     assert compare_sequencers("1", "10") == 0
     assert compare_sequencers("2", "10") == 1
-
-
-def test_is_newer_refuses_different_keys() -> None:
-    a = ObjectVersion("b", "k1", "e", 1, sequencer="02")
-    b = ObjectVersion("b", "k2", "e", 1, sequencer="01")
-    with pytest.raises(ValueError, match="different keys"):
-        is_newer(a, b)
-
-
-def test_is_newer_needs_both_sequencers() -> None:
-    with pytest.raises(ValueError):
-        is_newer(ObjectVersion("b", "k", "e", 1, sequencer="01"), ObjectVersion("b", "k", "e", 1))
-
-
-def test_is_newer_same_key() -> None:
-    old = ObjectVersion("b", "k", "e", 1, sequencer="0055AED6DCD90281E5")
-    new = ObjectVersion("b", "k", "e", 1, sequencer="0055AED6DCD90281E6")
-    assert is_newer(new, old) and not is_newer(old, new)
 
 
 def test_ref_prefers_version_id_and_falls_back_to_etag() -> None:

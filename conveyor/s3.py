@@ -1,0 +1,24 @@
+"""Small S3 helpers every part needs: what an error was, and "is it there?" without a try block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+MISSING = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+"""What S3 answers for an object (or version) that is not there; HEAD has no body, so "404"."""
+
+
+def error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def head_or_none(s3: Any, **request: Any) -> dict[str, Any] | None:
+    """HeadObject, or None when the object or version does not exist; other errors propagate."""
+    try:
+        return s3.head_object(**request)
+    except ClientError as err:
+        if error_code(err) in MISSING:
+            return None
+        raise
