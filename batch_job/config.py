@@ -61,9 +61,20 @@ class WorkerConfig:
             routes=parse_routes(settings.optional(settings.ROUTES, env)),
             min_part_size=part,
             single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
-            progress_seconds=float(_number(env, PROGRESS_SECONDS, 10)),
+            progress_seconds=_seconds(env, PROGRESS_SECONDS, 10.0),
             fault=env.get(FAULT) or None,
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    try:
+        value = float(raw) if raw else default
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from err
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: int) -> int:

@@ -37,7 +37,20 @@ def test_copy_streams_archives_and_deletes(stack: Stack, key: str) -> None:
     assert head["ContentType"] == "application/x-test"
     assert not staging_has(stack, obj)
     assert open_uploads(stack) == []
-    assert all(isinstance(line, dict) for line in log_lines(result))
+    assert any(line["message"] == "done" for line in log_lines(result))
+
+
+def test_progress_lines_a_person_can_follow(stack: Stack) -> None:
+    obj = upload(stack, "slow/progress.bin", os.urandom(6 * 1024 * 1024))
+    result = run_worker(stack, obj, env={"CONVEYOR_PROGRESS_SECONDS": "0.005"})
+    assert result.returncode == 0, result.stderr
+    progress = [line["progress"] for line in log_lines(result) if line["message"] == "progress"]
+    assert progress, "no progress line"
+    last = progress[-1]
+    assert {"bytes_read", "bytes_written", "percent", "read_mb_per_s", "total_bytes"} <= set(last)
+    assert last["total_bytes"] == 6 * 1024 * 1024
+    assert all(0 <= p["percent"] <= 100 for p in progress)
+    assert [p["bytes_read"] for p in progress] == sorted(p["bytes_read"] for p in progress)
 
 
 def test_output_carries_provenance(stack: Stack) -> None:

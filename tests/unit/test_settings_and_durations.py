@@ -50,3 +50,18 @@ def test_since_accepts_durations_and_times() -> None:
     assert since("1d", now) == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     assert since("2026-11-01T00:00:00Z", now) == datetime(2026, 11, 1, tzinfo=UTC)
     assert since("2026-11-01", now) == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_worker_tuning_is_validated() -> None:
+    from batch_job.config import WorkerConfig
+
+    base = {settings.OUTPUT_BUCKET: "o", settings.ARCHIVE_BUCKET: "a"}
+    assert (
+        WorkerConfig.from_env({**base, "CONVEYOR_PROGRESS_SECONDS": "0.5"}).progress_seconds == 0.5
+    )
+    with pytest.raises(ConfigError, match="CONVEYOR_PART_SIZE must be at least"):
+        WorkerConfig.from_env({**base, "CONVEYOR_PART_SIZE": "1024"})
+    with pytest.raises(ConfigError, match="CONVEYOR_PROGRESS_SECONDS must be a number"):
+        WorkerConfig.from_env({**base, "CONVEYOR_PROGRESS_SECONDS": "soon"})
+    with pytest.raises(ConfigError, match="missing setting: CONVEYOR_ARCHIVE_BUCKET"):
+        WorkerConfig.from_env({settings.OUTPUT_BUCKET: "o"})
