@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 COMMIT_ATTEMPTS = 5
 """Times the output commit re-decides after another job changed the output key."""
 URL_LIFETIME = 12 * 3600
+"""Seconds a presigned input URL stays valid (ffmpeg reads by URL): longer than any transcode."""
 
 
 @dataclass(frozen=True)

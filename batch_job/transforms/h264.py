@@ -6,9 +6,6 @@ from batch_job.transforms import ffmpeg
 from batch_job.transforms.base import Context, Sink
 from batch_job.transforms.process import run_filter
 
-URL_LIFETIME = 12 * 3600
-"""Seconds the presigned input URL stays valid: longer than any transcode should take."""
-
 
 class H264:
     content_type = "video/mp4"

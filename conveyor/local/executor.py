@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.clock import millis, utcnow
+from conveyor.jobs import ENTRYPOINT as IMAGE_ENTRYPOINT
 from conveyor.jobs import RETRY_ATTEMPTS, RETRY_EXIT_CODE, command_line
 from conveyor.local.events import attempt_record, state_change
 
 logger = logging.getLogger(__name__)
 
-ENTRYPOINT = (sys.executable, "-m", "batch_job")
+ENTRYPOINT = (sys.executable, *IMAGE_ENTRYPOINT[1:])
 """The image's `python -m batch_job`, with this machine's Python."""
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 EXITED = "Essential container in task exited"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,7 +19,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from conveyor import settings
 from conveyor.cli.context import output_name
-from conveyor.jobs import COMMAND
+from conveyor.jobs import COMMAND, ENTRYPOINT
 from infra.app import build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,4 +233,4 @@ def test_dockerfile_is_lint_clean_and_installs_what_make_installs() -> None:
     )
     assert make and docker
     assert make.group(1).split() == docker.group(1).split()
-    assert 'ENTRYPOINT ["python", "-m", "batch_job"]' in (ROOT / "Dockerfile").read_text()
+    assert f"ENTRYPOINT {json.dumps(list(ENTRYPOINT))}" in (ROOT / "Dockerfile").read_text()
