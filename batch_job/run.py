@@ -25,7 +25,7 @@ from batch_job.parts import base_part_size
 from batch_job.progress import Progress
 from batch_job.provenance import Decision, Provenance, decide
 from batch_job.record import Recorder
-from batch_job.source import PinnedReader, Source, locate, presigned_url
+from batch_job.source import PinnedReader, Source, locate, presigned_get
 from batch_job.transforms.base import Context, Transform
 from batch_job.upload import OutputConflict, OutputUpload
 from conveyor.clock import iso
@@ -88,7 +88,7 @@ def _process(
         context = Context(
             source=source,
             open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
-            presigned_url=lambda: presigned_url(s3, source, URL_LIFETIME),
+            signed_get=lambda: presigned_get(s3, source, URL_LIFETIME),
             progress=progress,
             route=_route_for(job, source, config),
         )

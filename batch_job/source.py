@@ -172,7 +172,18 @@ class PinnedReader:
         return self._body
 
 
-def presigned_url(s3: Any, source: Source, expires: int) -> str:
-    """A GET URL for exactly this version, for tools (ffmpeg) that read by HTTP and seek."""
+@dataclass(frozen=True)
+class SignedGet:
+    """A presigned GET of exactly this version, for tools (ffmpeg) that read by HTTP and seek."""
+
+    url: str
+    headers: dict[str, str]
+    """Headers the URL was signed with, which every request must send (If-Match, unversioned)."""
+
+
+def presigned_get(s3: Any, source: Source, expires: int) -> SignedGet:
+    """Sign a GET pinned like every other read: VersionId in the URL, or a signed If-Match."""
     params = {"Bucket": source.bucket, "Key": source.key, **source.pin()}
-    return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+    headers = {"If-Match": params["IfMatch"]} if "IfMatch" in params else {}
+    return SignedGet(url, headers)

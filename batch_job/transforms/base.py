@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from batch_job.progress import Progress
-from batch_job.source import Source
+from batch_job.source import SignedGet, Source
 from conveyor.routing import Route
 
 
@@ -22,7 +22,8 @@ class Context:
     source: Source
     open_stream: Callable[[], Iterator[bytes]]
     """A fresh pass over the original's bytes, pinned to its version, counted in progress."""
-    presigned_url: Callable[[], str]
+    signed_get: Callable[[], SignedGet]
+    """A presigned GET of the original, for tools that read by URL and seek (ffmpeg)."""
     progress: Progress
     route: Route | None = None
     """The route that chose this transform (its `argv`, for `command`)."""

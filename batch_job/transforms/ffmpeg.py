@@ -10,8 +10,9 @@ the output.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,11 @@ NETWORK_TROUBLE = (
     "Network is unreachable",
 )
 """ffmpeg messages that mean the fetch failed, not the media: worth a retry."""
+CHANGED = "Server returned 4XX Client Error, but not one of 40{0,1,3,4}"
+"""How ffmpeg reports 412 Precondition Failed: the signed If-Match no longer matches, so the key
+holds other bytes now. A retry finds the version gone (and archived, or lost) and says which."""
+SIGNED_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\":]*")
+"""A URL's query string, where a presigned URL keeps its signature."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,11 @@ class Probe:
     has_audio: bool
 
 
-def input_args(url: str) -> list[str]:
+def input_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
+    """Open `url` with the allow-lists; `headers` are sent with every request (signed If-Match)."""
+    sent = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())] if headers else []
     return [
+        *sent,
         "-protocol_whitelist",
         ",".join(PROTOCOLS),
         "-format_whitelist",
@@ -62,7 +71,7 @@ def input_args(url: str) -> list[str]:
     ]
 
 
-def probe_args(url: str) -> list[str]:
+def probe_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
     return [
         "ffprobe",
         "-v",
@@ -71,11 +80,13 @@ def probe_args(url: str) -> list[str]:
         "json",
         "-show_format",
         "-show_streams",
-        *input_args(url),
+        *input_args(url, headers),
     ]
 
 
-def ffmpeg_args(profile: Profile, src_url: str) -> list[str]:
+def ffmpeg_args(
+    profile: Profile, src_url: str, headers: Mapping[str, str] | None = None
+) -> list[str]:
     """Fragmented MP4 (H.264 + AAC) on stdout, never taller than the source or the profile."""
     return [
         "ffmpeg",
@@ -86,7 +97,7 @@ def ffmpeg_args(profile: Profile, src_url: str) -> list[str]:
         "-nostats",
         "-progress",
         "pipe:2",
-        *input_args(src_url),
+        *input_args(src_url, headers),
         "-map",
         "0:v:0",
         "-map",
@@ -119,11 +130,11 @@ def ffmpeg_args(profile: Profile, src_url: str) -> list[str]:
     ]
 
 
-def probe(url: str) -> Probe:
+def probe(url: str, headers: Mapping[str, str] | None = None) -> Probe:
     """Validate the input before anything is written: a known container with a video stream."""
     try:
         done = subprocess.run(
-            probe_args(url),
+            probe_args(url, headers),
             capture_output=True,
             timeout=PROBE_TIMEOUT,
             stdin=subprocess.DEVNULL,
@@ -159,13 +170,21 @@ def parse_probe(report: dict[str, Any]) -> Probe:
 
 
 def classify(message: str, stderr: str) -> Exception:
-    """Network trouble is transient; anything else ffmpeg refuses is bad input."""
+    """Network trouble and a changed original are transient; anything else is bad input."""
+    if CHANGED in stderr:
+        return Transient(f"the original changed while it was read: {message}")
     if any(sign in stderr for sign in NETWORK_TROUBLE):
         return Transient(message)
     return BadInput(message)
 
 
 def last_line(text: str, limit: int = 400, count: int = 3) -> str:
-    """The last few lines of ffmpeg's stderr, joined: the cause is often above the summary."""
-    lines: Sequence[str] = [line.strip() for line in text.splitlines() if line.strip()]
+    """The last few lines of ffmpeg's stderr, joined: the cause is often above the summary.
+
+    URLs lose their query string: a presigned URL in a log or the ledger would let whoever reads
+    it download the original until it expires.
+    """
+    lines: Sequence[str] = [
+        SIGNED_QUERY.sub(r"\1", line).strip() for line in text.splitlines() if line.strip()
+    ]
     return (" | ".join(lines[-count:]) if lines else "no error message")[-limit:]

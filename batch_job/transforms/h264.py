@@ -16,10 +16,11 @@ class H264:
         self.output_template = "{dir}/{stem}." + name + ".mp4"
 
     def check(self, context: Context) -> None:
-        context.scratch["probe"] = ffmpeg.probe(context.presigned_url())
+        get = context.signed_get()
+        context.scratch["probe"] = ffmpeg.probe(get.url, get.headers)
 
     def apply(self, context: Context, sink: Sink) -> None:
-        url = context.presigned_url()
+        get = context.signed_get()
 
         def progress(line: str) -> bool:
             if not line.startswith(("out_time_us=", "out_time_ms=")):
@@ -32,7 +33,9 @@ class H264:
                     context.progress.set_fraction(int(micros) / 1e6 / duration)
             return True
 
-        finished = run_filter(ffmpeg.ffmpeg_args(self.profile, url), sink, on_stderr=progress)
+        finished = run_filter(
+            ffmpeg.ffmpeg_args(self.profile, get.url, get.headers), sink, on_stderr=progress
+        )
         if finished.returncode != 0:
             raise ffmpeg.classify(
                 f"ffmpeg failed: {ffmpeg.last_line(finished.stderr_tail)}", finished.stderr_tail

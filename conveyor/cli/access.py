@@ -7,14 +7,10 @@ import json
 from typing import Annotated
 
 import typer
-from botocore.config import Config
 
 from conveyor import settings
 from conveyor.aws import client
 from conveyor.operations import policy_json, upload_policy
-
-SIGV4 = Config(signature_version="s3v4")
-"""Signature V4 signs the Content-Type header into a presigned PUT."""
 
 
 def presign(
@@ -31,7 +27,7 @@ def presign(
     With --max-size, prints a presigned POST ({"url", "fields"}) limited by content-length-range.
     """
     bucket = settings.require([settings.STAGING_BUCKET])[settings.STAGING_BUCKET]
-    s3 = client("s3", config=SIGV4)
+    s3 = client("s3")  # Signature V4: the Content-Type is signed into the URL
     if max_size is None:
         url = s3.generate_presigned_url(
             "put_object",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
+from batch_job.errors import Transient
+from batch_job.source import Source, presigned_get
+from batch_job.transforms import ffmpeg
 from conveyor.local.media import make_video, moov_at_end, probe
 from tests.conftest import Stack
 from tests.integration.worker import (
     EXIT_BAD_INPUT,
+    Uploaded,
     ledger,
     open_uploads,
     record_running,
@@ -92,6 +97,30 @@ HOSTILE = {  # name -> (content, what ffmpeg must say)
 }
 
 
+def test_h264_from_an_unversioned_bucket_reads_by_signed_if_match(
+    stack: Stack, videos: dict[str, Path], tmp_path: Path
+) -> None:
+    bucket = stack.staging.replace("-staging", "-plain")
+    stack.s3.create_bucket(Bucket=bucket)
+    body = videos["end"].read_bytes()
+    etag = stack.s3.put_object(Bucket=bucket, Key="v/plain.mov", Body=body)["ETag"].strip('"')
+    plain = dataclasses.replace(
+        stack, settings={**stack.settings, "CONVEYOR_STAGING_BUCKET": bucket}
+    )
+    result = run_worker(plain, Uploaded("v/plain.mov", "", etag, body), "h264-720p")
+    assert result.returncode == 0, result.stderr
+    report, _ = output_probe(stack, "v/plain.h264-720p.mp4", tmp_path)
+    assert report["streams"][0]["height"] == 720
+
+    # The URL ffmpeg reads is pinned too: once the key holds other bytes, the read is refused.
+    stack.s3.put_object(Bucket=bucket, Key="v/plain.mov", Body=videos["start"].read_bytes())
+    source = Source(bucket, "v/plain.mov", None, etag, len(body), None, {}, None)  # type: ignore[arg-type]
+    get = presigned_get(stack.s3, source, 600)
+    with pytest.raises(Transient, match="changed while it was read"):
+        ffmpeg.probe(get.url, get.headers)
+    assert ffmpeg.probe(get.url, {}).height == 720  # unpinned, the newer upload would be read
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None:
     content, refusal = HOSTILE[name]
@@ -109,3 +138,5 @@ def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None
     assert item["outcome"] == "bad input"
     assert item["error"].startswith("not a video ffmpeg accepts")
     assert refusal in item["error"]
+    # The presigned input URL is a key to the original: it must not leak into logs or the ledger.
+    assert "Signature" not in item["error"] and "Signature" not in result.stderr

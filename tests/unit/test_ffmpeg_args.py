@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from batch_job.errors import BadInput, Transient
-from batch_job.transforms.ffmpeg import Profile, classify, ffmpeg_args, parse_probe, probe_args
+from batch_job.transforms.ffmpeg import (
+    Profile,
+    classify,
+    ffmpeg_args,
+    last_line,
+    parse_probe,
+    probe_args,
+)
 
 
 def option(argv: list[str], name: str) -> str:
@@ -51,3 +58,14 @@ def test_parse_probe() -> None:
 def test_network_trouble_is_transient() -> None:
     assert isinstance(classify("m", "Server returned 503 Service Unavailable"), Transient)
     assert isinstance(classify("m", "Invalid data found when processing input"), BadInput)
+
+
+def test_error_lines_drop_presigned_queries() -> None:
+    stderr = (
+        "[mov @ 0x1] Format concat not on whitelist 'mov,matroska'\n"
+        "http://127.0.0.1:5000/b/k%20%C3%BC.mov?versionId=v&X-Amz-Signature=abc: Invalid argument"
+    )
+    line = last_line(stderr)
+    assert "Signature" not in line and "versionId" not in line
+    assert line.endswith("http://127.0.0.1:5000/b/k%20%C3%BC.mov: Invalid argument")
+    assert "not on whitelist" in line
