@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from conveyor.aws import client
+from conveyor.aws import clients
 from conveyor.events.s3 import parse_body, parse_message
 from conveyor.ledger.store import Ledger
 from trigger_lambda.config import TriggerConfig
@@ -34,12 +34,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def trigger() -> Trigger:
     """Built once per container, on the first invocation (clients and settings)."""
     config = TriggerConfig.from_env()
-    return Trigger(
-        config=config,
-        ledger=Ledger(client("dynamodb"), config.ledger_table),
-        batch=client("batch"),
-        s3=client("s3"),
-    )
+    dynamodb, batch, s3 = clients("dynamodb", "batch", "s3")
+    return Trigger(config=config, ledger=Ledger(dynamodb, config.ledger_table), batch=batch, s3=s3)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
