@@ -137,7 +137,9 @@ def run_rss_benchmark(stack: LocalStack, folder: Path, sizes: list[int]) -> None
     print(f"RSS at {sizes[-1]} MiB / RSS at {sizes[0]} MiB: {peaks[-1] / peaks[0]:.2f}")
 
 
-def run_ffmpeg_benchmark(stack: LocalStack, folder: Path, seconds: int, repeat: int) -> None:
+def run_ffmpeg_benchmark(
+    stack: LocalStack, folder: Path, seconds: int, repeat: int
+) -> tuple[float, float]:
     """The worker's h264-720p against the same ffmpeg command on local files.
 
     A third row adds to that command the archive copy every job makes (moto's CPU, on the same
@@ -178,6 +180,23 @@ def run_ffmpeg_benchmark(stack: LocalStack, folder: Path, seconds: int, repeat: 
     size = source.stat().st_size
     print(table(f"\nffmpeg, {seconds} s of 1080p, median of {repeat}", rows, size, names[0]))
     source.unlink()
+    return results[names[0]].wall, results[names[1]].wall
+
+
+def print_overhead_fit(runs: dict[int, tuple[float, float]], target: float = 1.10) -> None:
+    """Split the worker's extra time into a cost per job and a share of the encode (a line
+    through the shortest and longest clip), and say from which encode length it meets `target`."""
+    (short, (l1, w1)), (long_, (l2, w2)) = min(runs.items()), max(runs.items())
+    share = ((w2 - l2) - (w1 - l1)) / (l2 - l1)
+    fixed = (w1 - l1) - share * l1
+    print(
+        f"\nworker overhead, fitted from {short} s and {long_} s: {fixed:.2f} s per job "
+        f"+ {share:.1%} of the encode time"
+    )
+    if share < target - 1:
+        encode = fixed / (target - 1 - share)
+        clip = encode * long_ / l2
+        print(f"within {target:.2f}x from {encode:.1f} s of encode (a {clip:.0f} s clip here)")
 
 
 def main() -> None:
@@ -206,8 +225,10 @@ def main() -> None:
             if "rss" not in skip:
                 run_rss_benchmark(stack, folder, [int(s) for s in args.rss_sizes.split(",")])
             if "ffmpeg" not in skip:
-                for seconds in args.video_seconds.split(","):
-                    run_ffmpeg_benchmark(stack, folder, int(seconds), args.repeat)
+                lengths = sorted({int(s) for s in args.video_seconds.split(",")})
+                runs = {n: run_ffmpeg_benchmark(stack, folder, n, args.repeat) for n in lengths}
+                if len(runs) > 1:
+                    print_overhead_fit(runs)
     finally:
         stack.stop()
 
