@@ -31,8 +31,11 @@ NETWORK_TROUBLE = (
     "Server returned 5",
     "Input/output error",
     "Network is unreachable",
+    "Server returned 403",
 )
-"""ffmpeg messages that mean the fetch failed, not the media: worth a retry."""
+"""ffmpeg messages that mean the fetch failed, not the media: worth a retry. A 403 is a URL whose
+signing credentials expired (a role's last at most a few hours) when ffmpeg seeks late in a long
+run; the retry signs a new one."""
 CHANGED = "Server returned 4XX Client Error, but not one of 40{0,1,3,4}"
 """How ffmpeg reports 412 Precondition Failed: the signed If-Match no longer matches, so the key
 holds other bytes now. A retry finds the version gone (and archived, or lost) and says which."""

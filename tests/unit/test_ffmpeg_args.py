@@ -57,6 +57,7 @@ def test_parse_probe() -> None:
 
 def test_network_trouble_is_transient() -> None:
     assert isinstance(classify("m", "Server returned 503 Service Unavailable"), Transient)
+    assert isinstance(classify("m", "Server returned 403 Forbidden (access denied)"), Transient)
     assert isinstance(classify("m", "Invalid data found when processing input"), BadInput)
 
 
