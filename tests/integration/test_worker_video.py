@@ -110,15 +110,17 @@ def test_h264_from_an_unversioned_bucket_reads_by_signed_if_match(
     result = run_worker(plain, Uploaded("v/plain.mov", "", etag, body), "h264-720p")
     assert result.returncode == 0, result.stderr
     report, _ = output_probe(stack, "v/plain.h264-720p.mp4", tmp_path)
-    assert report["streams"][0]["height"] == 720
+    [video] = [s for s in report["streams"] if s["codec_type"] == "video"]
+    assert video["height"] == 720
 
-    # The URL ffmpeg reads is pinned too: once the key holds other bytes, the read is refused.
-    stack.s3.put_object(Bucket=bucket, Key="v/plain.mov", Body=videos["start"].read_bytes())
+    # The URL ffmpeg reads is pinned too: once the key holds other bytes (a 1080p clip now),
+    # the read is refused, where an unpinned read would get the newer clip.
+    stack.s3.put_object(Bucket=bucket, Key="v/plain.mov", Body=videos["full-hd"].read_bytes())
     source = Source(bucket, "v/plain.mov", None, etag, len(body), None, {}, None)  # type: ignore[arg-type]
     get = presigned_get(stack.s3, source, 600)
     with pytest.raises(Transient, match="changed while it was read"):
         ffmpeg.probe(get.url, get.headers)
-    assert ffmpeg.probe(get.url, {}).height == 720  # unpinned, the newer upload would be read
+    assert ffmpeg.probe(get.url, {}).height == 1080
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))

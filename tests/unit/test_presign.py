@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from batch_job.source import Source, presigned_get
+from batch_job.progress import Progress
+from batch_job.source import SignedGet, Source, presigned_get
+from batch_job.transforms import ffmpeg, h264
+from batch_job.transforms.base import Context
 from batch_job.transforms.ffmpeg import Profile, ffmpeg_args, probe_args
+from batch_job.transforms.process import Finished
 from conveyor.aws import client
 
 
@@ -61,3 +66,34 @@ def test_ffmpeg_and_ffprobe_send_the_signed_headers() -> None:
         assert argv[argv.index("-headers") + 1] == 'If-Match: "0123abcd"\r\n'
         assert argv.index("-headers") < argv.index("-i")  # an input option
     assert "-headers" not in ffmpeg_args(Profile(720), "http://x")
+
+
+def test_h264_reads_with_the_signed_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ffprobe (check) and ffmpeg (apply) must send what the URL was signed with."""
+    seen: list[list[str]] = []
+    report = b'{"streams": [{"codec_type": "video", "width": 2, "height": 2}], "format": {}}'
+
+    def fake_run(argv: list[str], **_: object) -> subprocess.CompletedProcess[bytes]:
+        seen.append(argv)
+        return subprocess.CompletedProcess(argv, 0, report, b"")
+
+    def fake_filter(argv: list[str], sink: object, **_: object) -> Finished:
+        seen.append(list(argv))
+        return Finished(0, "")
+
+    monkeypatch.setattr(ffmpeg.subprocess, "run", fake_run)
+    monkeypatch.setattr(h264, "run_filter", fake_filter)
+    get = SignedGet("https://s3/b/k?sig", {"If-Match": '"0123abcd"'})
+    context = Context(
+        source=original(None),
+        open_stream=lambda: iter(()),
+        signed_get=lambda: get,
+        progress=Progress(10, 60),
+    )
+    transform = h264.H264(name="h264-720p", height=720)
+    transform.check(context)
+    transform.apply(context, sink=None)  # type: ignore[arg-type]
+    assert [argv[0] for argv in seen] == ["ffprobe", "ffmpeg"]
+    for argv in seen:
+        assert argv[argv.index("-headers") + 1] == 'If-Match: "0123abcd"\r\n'
+        assert argv[argv.index("-i") + 1] == get.url
