@@ -108,10 +108,6 @@ class PinnedReader:
         self._body: Any = None
         self._on_read = on_read or (lambda n: None)
 
-    @property
-    def position(self) -> int:
-        return self._position
-
     def read_chunk(self) -> bytes:
         """The next bytes (at most CHUNK) as the socket gave them; b"" at the end."""
         if self._position >= self._source.size:

@@ -121,6 +121,25 @@ class LocalStack:
         seconds, rss = run()
         into.add(seconds, rss, self.cpu_seconds() - before)
 
+    def alternate(
+        self,
+        variants: dict[str, Callable[[], tuple[float, int]]],
+        repeat: int,
+        path: str,
+        key: str,
+    ) -> list[tuple[str, Measured]]:
+        """Run every variant `repeat` times, rotating the order each round (the machine drifts),
+        each on a fresh upload of `path` to `key` in staging; rows in the variants' order."""
+        results = {name: Measured() for name in variants}
+        names = list(variants)
+        for round_ in range(repeat):
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                self.empty()
+                self.put(path, key)
+                self.measure(variants[name], results[name])
+                print(f"  {name}: {results[name].seconds[-1]:.2f}s", file=sys.stderr)
+        return [(name, results[name]) for name in names]
+
     def stop(self) -> None:
         self.server.send_signal(signal.SIGTERM)
         self.server.wait(timeout=30)

