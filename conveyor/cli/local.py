@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from conveyor.aws import client
+from conveyor.aws import clients
 from conveyor.local import state
 from conveyor.local.provision import provision as provision_resources
 
@@ -28,12 +28,8 @@ def provision(
     Example: [bold]conveyor local provision --endpoint-url http://127.0.0.1:5000[/]
     Running it again is harmless.
     """
-    created = provision_resources(
-        s3=client("s3", endpoint_url=endpoint_url),
-        sqs=client("sqs", endpoint_url=endpoint_url),
-        dynamodb=client("dynamodb", endpoint_url=endpoint_url),
-        name=name,
-    )
+    s3, sqs, dynamodb = clients("s3", "sqs", "dynamodb", endpoint_url=endpoint_url)
+    created = provision_resources(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
     for key, value in created.items():
         typer.echo(f"{key}={value}")
 

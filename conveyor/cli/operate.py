@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conveyor import settings
-from conveyor.aws import client
+from conveyor.aws import client, clients
 from conveyor.cli.jobs import JOB_ID
 from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
@@ -58,11 +58,11 @@ def resubmit(
             settings.JOB_DEFINITION,
         ]
     )
-    ledger = Ledger(client("dynamodb"), values[settings.LEDGER_TABLE])
+    dynamodb, s3, batch = clients("dynamodb", "s3", "batch")
+    ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
     if not targets and not failed:
         raise ConveyorError("name job ids or keys, or use --failed")
     items = _items(ledger, values, targets or [], failed, since, key_prefix)
-    s3, batch = client("s3"), client("batch")
     rows = []
     for item in items:
         in_staging = _in_staging(s3, item)
@@ -154,8 +154,8 @@ def sweep(
     """
     values = settings.require([settings.LEDGER_TABLE, settings.STAGING_BUCKET])
     cutoff = utcnow() - parse_duration(older_than)
-    s3 = client("s3")
-    ledger = Ledger(client("dynamodb"), values[settings.LEDGER_TABLE])
+    s3, dynamodb = clients("s3", "dynamodb")
+    ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
     trigger = _trigger() if resubmit_them else None
     rows = []
     pages = s3.get_paginator("list_object_versions").paginate(

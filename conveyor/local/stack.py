@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor import settings
-from conveyor.aws import client
+from conveyor.aws import clients
 from conveyor.local import state
 from conveyor.local.compute import provision_compute
 from conveyor.local.executor import LocalExecutor
@@ -79,8 +79,9 @@ def start(
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     configure_moto(endpoint)
-    created = provision(s3=client("s3"), sqs=client("sqs"), dynamodb=client("dynamodb"), name=name)
-    created.update(provision_compute(batch=client("batch"), iam=client("iam"), name=name))
+    s3, sqs, dynamodb, batch, iam = clients("s3", "sqs", "dynamodb", "batch", "iam")
+    created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
+    created.update(provision_compute(batch=batch, iam=iam, name=name))
     os.environ.update(created)
 
     # The handlers read the settings and build their clients on first use, from this environment.
@@ -102,7 +103,7 @@ def start(
         logs_dir=logs_dir,
         server=server,
         executor=LocalExecutor(
-            batch=client("batch"),
+            batch=batch,
             job_queue=created[settings.JOB_QUEUE],
             environment=dict(os.environ),
             logs_dir=logs_dir,
@@ -110,7 +111,7 @@ def start(
             workers=workers,
         ),
         poller=QueuePoller(
-            client("sqs"), created[settings.STAGING_QUEUE], lambda e: trigger.handler(e, None)
+            sqs, created[settings.STAGING_QUEUE], lambda e: trigger.handler(e, None)
         ),
     )
     stack.poller.drain()
