@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput, Transient, is_transient
 from conveyor.objects import normalize_etag
-from conveyor.s3 import MISSING, error_code, head_or_none
+from conveyor.s3 import MISSING, PRECONDITION_FAILED, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,6 @@ CHUNK = 1024 * 1024
 """Bytes per read: large enough to amortise Python's overhead, small against a part."""
 RECONNECTS = 5
 """Dropped connections tolerated per read before the job is retried as a whole (exit 75)."""
-CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
-"""If-Match failed: the key now holds other content, so this version is gone."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ def locate(
     try:
         head = head_or_none(s3, **request)
     except ClientError as err:
-        if error_code(err) in CHANGED_CODES:
+        if error_code(err) in PRECONDITION_FAILED:  # the version is gone
             return None
         raise
     if head is None:
@@ -159,7 +157,7 @@ class PinnedReader:
             response = self._s3.get_object(**request)
         except ClientError as err:
             code = error_code(err)
-            if code in MISSING or code in CHANGED_CODES:
+            if code in MISSING or code in PRECONDITION_FAILED:
                 raise Transient(
                     f"{self._source.key} changed or vanished while being read ({code})"
                 ) from err

@@ -19,7 +19,8 @@ from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput
 from batch_job.parts import MAX_PARTS, part_size, parts_in_flight
-from conveyor.s3 import error_code
+from batch_job.source import checksums_of
+from conveyor.s3 import PRECONDITION_FAILED, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ class OutputUpload:
         self._slots = threading.BoundedSemaphore(parts_in_flight(base_part_size))
         self._pool: ThreadPoolExecutor | None = None
         self.upload_id: str | None = None
-        self.bytes_written = 0
         self.committed = False
 
     def __enter__(self) -> OutputUpload:
@@ -100,7 +100,6 @@ class OutputUpload:
                 response = self._s3.put_object(
                     Bucket=self.bucket, Key=self.key, Body=body, **self._extra, **condition
                 )
-                self.bytes_written = len(body)
                 self._on_written(len(body))
             else:
                 parts = [self._parts[n] for n in sorted(self._parts)]
@@ -112,7 +111,7 @@ class OutputUpload:
                     **condition,
                 )
         except ClientError as err:
-            if error_code(err) in ("PreconditionFailed", "412"):
+            if error_code(err) in PRECONDITION_FAILED:
                 raise OutputConflict(f"s3://{self.bucket}/{self.key} changed") from err
             if error_code(err) == "ConditionalRequestConflict":
                 raise OutputConflict(f"s3://{self.bucket}/{self.key} is being written") from err
@@ -171,12 +170,8 @@ class OutputUpload:
             Body=data,
             ChecksumAlgorithm=CHECKSUM,
         )
-        part = {"PartNumber": number, "ETag": response["ETag"]}
-        for name, value in response.items():
-            if name.startswith("Checksum") and name != "ChecksumType":
-                part[name] = value
-        self._parts[number] = part
-        self.bytes_written += len(data)
+        checksums = {f"Checksum{name}": value for name, value in checksums_of(response).items()}
+        self._parts[number] = {"PartNumber": number, "ETag": response["ETag"], **checksums}
         self._on_written(len(data))
 
     def _raise_failed(self) -> None:

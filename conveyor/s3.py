@@ -8,6 +8,8 @@ from botocore.exceptions import ClientError
 
 MISSING = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 """What S3 answers for an object (or version) that is not there; HEAD has no body, so "404"."""
+PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
+"""An If-Match or If-None-Match that did not hold: the key holds other bytes than we named."""
 
 
 def error_code(err: ClientError) -> str:

@@ -25,7 +25,7 @@ from conveyor.ledger.views import list_versions
 from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route
-from conveyor.s3 import error_code, head_or_none
+from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
 from conveyor.submission import resubmit as resubmit_item
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -269,7 +269,7 @@ def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
     try:
         return head_or_none(s3, Bucket=item["bucket"], Key=item["object_key"], **pin) is not None
     except ClientError as err:
-        if error_code(err) in ("PreconditionFailed", "412"):  # the key holds other bytes now
+        if error_code(err) in PRECONDITION_FAILED:  # the key holds other bytes now
             return False
         raise
 
