@@ -57,14 +57,7 @@ class Ledger:
         """Take the right to submit the one job of `version`; None when it is already taken."""
         now = self._clock()
         item = {
-            **transitions.identity_fields(
-                bucket=version.bucket,
-                key=version.key,
-                version_id=version.version_id,
-                etag=version.etag,
-            ),
-            "size": version.size,
-            "sequencer": version.sequencer,
+            **_version_fields(version),
             "transform": transform,
             "claim_token": uuid.uuid4().hex,
             "claim_expires": int((now + CLAIM_LEASE).timestamp()),
@@ -99,14 +92,7 @@ class Ledger:
         """Record a version no route wants; False when the version was already known."""
         now = iso(self._clock())
         item = {
-            **transitions.identity_fields(
-                bucket=version.bucket,
-                key=version.key,
-                version_id=version.version_id,
-                etag=version.etag,
-            ),
-            "size": version.size,
-            "sequencer": version.sequencer,
+            **_version_fields(version),
             "status": Status.SKIPPED.value,
             "status_reason": reason,
             "created_at": now,
@@ -291,3 +277,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _version_fields(version: ObjectVersion) -> dict[str, Any]:
+    """The item's key and what the event said of the version: the start of every new item."""
+    return {
+        **transitions.identity_fields(
+            bucket=version.bucket,
+            key=version.key,
+            version_id=version.version_id,
+            etag=version.etag,
+        ),
+        "size": version.size,
+        "sequencer": version.sequencer,
+    }
