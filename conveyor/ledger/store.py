@@ -54,7 +54,10 @@ class Ledger:
     # --- writes -------------------------------------------------------------------------------
 
     def claim(self, version: ObjectVersion, *, transform: str) -> Item | None:
-        """Take the right to submit the one job of `version`; None when it is already taken."""
+        """Take the right to submit the one job of `version`; None when someone else holds it.
+
+        Returns the claimed item, also when a retry of this very claim found it already made.
+        """
         now = self._clock()
         item = {
             **_version_fields(version),
@@ -64,15 +67,17 @@ class Ledger:
             "created_at": iso(now),
             "revision": 0,
         }
-        claimed = self._put(
+        return self._put(
             item,
             "attribute_not_exists(#pk) OR (attribute_not_exists(job_id) AND claim_expires < :now)",
             {":now": int(now.timestamp())},
         )
-        return item if claimed else None
 
     def release(self, claimed: Mapping[str, Any], reason: str) -> None:
-        """Give a claim back at once (SubmitJob failed) so the next delivery can submit."""
+        """Give a claim back at once (SubmitJob failed) so the next delivery can submit.
+
+        Its condition still holds after it ran: a retry after a lost response just runs again.
+        """
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -100,7 +105,7 @@ class Ledger:
             "history": [{"at": now, "status": Status.SKIPPED.value, "reason": reason}],
             "revision": 1,
         }
-        return self._put(item, "attribute_not_exists(#pk)", {})
+        return self._put(item, "attribute_not_exists(#pk)", {}) is not None
 
     def apply(self, change: JobStateChange, *, current: Mapping[str, Any] | None = None) -> bool:
         """Apply a job state change if it moves the version forward; False if stale or duplicate.
@@ -125,7 +130,7 @@ class Ledger:
                 condition, values = "attribute_not_exists(#pk)", {}
             else:
                 condition, values = "revision = :rev", {":rev": known.get("revision", 0)}
-            if self._put(new, condition, values):
+            if self._put(new, condition, values) is not None:
                 return True
             known = None
         raise ConveyorError(
@@ -219,12 +224,20 @@ class Ledger:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _put(self, item: Item, condition: str, values: Mapping[str, Any]) -> bool:
-        """Conditional put; False when the condition failed (a duplicate or a concurrent writer)."""
+    def _put(self, item: Item, condition: str, values: Mapping[str, Any]) -> Item | None:
+        """Conditional put; the item as written, or None when the condition failed because of
+        another writer (a duplicate or a concurrent one).
+
+        Each put carries a fresh token: when botocore retries a put whose response was lost, the
+        retry fails its condition on our own write, and the old item DynamoDB returns shows it.
+        """
+        token = uuid.uuid4().hex
+        item = {**item, transitions.WRITE_TOKEN: token}
         request: dict[str, Any] = {
             "TableName": self._table,
             "Item": _serialize({k: v for k, v in item.items() if v is not None}),
             "ConditionExpression": condition,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if "#pk" in condition:
             request["ExpressionAttributeNames"] = {"#pk": PARTITION_KEY}
@@ -233,10 +246,13 @@ class Ledger:
         try:
             self._client.put_item(**request)
         except ClientError as err:
-            if error_code(err) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if error_code(err) != "ConditionalCheckFailedException":
+                raise
+            stored = _deserialize(err.response["Item"]) if "Item" in err.response else None
+            if not transitions.own_write(stored, token):
+                return None
+            logger.info("%s: a retried write found its own earlier success", item[PARTITION_KEY])
+        return item
 
     def _query(self, **request: Any) -> Iterator[Item]:
         paginator = self._client.get_paginator("query")

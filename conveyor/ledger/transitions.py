@@ -38,6 +38,8 @@ JOB_FIELDS = (
 """Fields that describe one job: cleared when a newer job takes over the version."""
 
 CLAIM_FIELDS = ("claim_token", "claim_expires", "last_error")
+WRITE_TOKEN = "write_token"
+"""Names the one conditional put that last wrote an item: a retry recognises its own write by it."""
 
 
 def outranks(current: Mapping[str, Any] | None, change: JobStateChange) -> bool:
@@ -119,6 +121,13 @@ def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -
     ][-HISTORY_LIMIT:]
     item["revision"] = int(item.get("revision", 0)) + 1
     return item
+
+
+def own_write(stored: Mapping[str, Any] | None, token: str) -> bool:
+    """Whether a put refused on its condition had in fact already been applied: its retry after a
+    lost response meets the item it wrote, which holds its token, and must not take it for
+    someone else's."""
+    return stored is not None and bool(token) and stored.get(WRITE_TOKEN) == token
 
 
 def identity_fields(*, bucket: str, key: str, version_id: str | None, etag: str) -> Item:

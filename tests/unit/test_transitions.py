@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conveyor.events.batch import JobStateChange
 from conveyor.ledger.status import Status
-from conveyor.ledger.transitions import apply, next_status
+from conveyor.ledger.transitions import apply, next_status, own_write
 
 PARAMS = {"bucket": "b", "key": "k", "version_id": "v1", "etag": "e", "transform": "copy"}
 
@@ -103,3 +103,12 @@ def test_unversioned_identity_uses_etag() -> None:
     c = JobStateChange(job_id="j", status=Status.PENDING, parameters=params)
     item = apply(None, c, "t")
     assert item["sk"] == "e#abc" and "version_id" not in item
+
+
+def test_a_refused_put_is_ours_only_if_the_item_holds_its_token() -> None:
+    stored = {"pk": "b/k", "sk": "v#v1", "write_token": "mine", "claim_token": "c"}
+    assert own_write(stored, "mine")
+    assert not own_write(stored, "theirs")  # someone else's write: a real conflict
+    assert not own_write({"pk": "b/k", "sk": "v#v1"}, "mine")  # written before tokens existed
+    assert not own_write(None, "mine")  # nothing there (DynamoDB returned no item)
+    assert not own_write({"write_token": ""}, "")
