@@ -1,21 +1,29 @@
-"""Where a transform's output goes: the transform's default name, or the route's template."""
+"""Where a transform's output goes: the transform's default name, or the route's template.
+
+Default names are one-to-one with source keys: the whole key, kept as it is, plus a suffix. A
+route's template may map two keys to one name (`{dir}/{stem}.mp4` for `a.mov` and `a.mp4`); the
+worker then refuses to replace an output whose provenance names another key (see provenance).
+"""
 
 from __future__ import annotations
 
-import posixpath
-import re
 from string import Formatter
 
 from batch_job.errors import BadInput
 
 PLACEHOLDERS = ("key", "dir", "stem", "ext", "transform", "version_id")
-"""`{key}` the whole key, `{dir}` its folder, `{stem}` its name without extension, `{ext}` the
-extension with its dot, `{transform}`, `{version_id}` (empty on a bucket without versioning)."""
+"""`{key}` the whole key, `{dir}` everything before its last `/`, `{stem}` its name without
+extension, `{ext}` the extension with its dot, `{transform}`, `{version_id}` (empty on a bucket
+without versioning)."""
 MAX_KEY_BYTES = 1024
 
 
 def output_key(key: str, template: str, transform: str, version_id: str | None) -> str:
-    """Fill the template; a template that names an unknown field or yields no key is bad input."""
+    """Fill the template; a template that names an unknown field or yields no key is bad input.
+
+    Nothing of the key is normalised (`a//b` stays apart from `a/b`, `/a` from `a`); only the
+    slash an empty `{dir}` leaves in front of a top-level key's name is dropped.
+    """
     fields = _fields(key, transform, version_id)
     try:
         names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
@@ -27,7 +35,9 @@ def output_key(key: str, template: str, transform: str, version_id: str | None) 
             f"output key template {template!r} names {', '.join(unknown)}; "
             f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
         )
-    rendered = re.sub(r"/{2,}", "/", template.format(**fields)).lstrip("/")
+    rendered = template.format(**fields)
+    if "/" not in key and template.startswith("{dir}/"):
+        rendered = rendered.removeprefix("/")
     if not rendered or rendered.endswith("/"):
         raise BadInput(f"output key template {template!r} gives no object name for {key!r}")
     if len(rendered.encode()) > MAX_KEY_BYTES:
@@ -36,8 +46,9 @@ def output_key(key: str, template: str, transform: str, version_id: str | None) 
 
 
 def _fields(key: str, transform: str, version_id: str | None) -> dict[str, str]:
-    directory, name = posixpath.split(key)
-    stem, ext = posixpath.splitext(name)
+    directory, _, name = key.rpartition("/")
+    dot = name.rfind(".")
+    stem, ext = (name[:dot], name[dot:]) if dot > 0 else (name, "")
     return {
         "key": key,
         "dir": directory,

@@ -23,7 +23,7 @@ from batch_job.errors import BadInput, Transient
 from batch_job.naming import output_key
 from batch_job.parts import base_part_size
 from batch_job.progress import Progress
-from batch_job.provenance import Decision, Provenance, decide
+from batch_job.provenance import Decision, Provenance, clash_reason, decide
 from batch_job.record import Recorder
 from batch_job.source import PinnedReader, Source, locate, presigned_get
 from batch_job.transforms.base import Context, Transform
@@ -33,7 +33,7 @@ from conveyor.ledger.store import Ledger
 from conveyor.objects import normalize_etag
 from conveyor.routing import Route
 from conveyor.routing import route as choose_route
-from conveyor.s3 import head_or_none
+from conveyor.s3 import head_or_none, versions_of_key
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ def _process(
     transform = transforms.get(job.transform)
     template = job.output_template or transform.output_template
     out_key = output_key(job.key, template, transform.name, source.version_id)
+    newer, older = standing_in_staging(s3, source)
     ours = Provenance(
         bucket=source.bucket,
         key=source.key,
@@ -79,10 +80,12 @@ def _process(
         last_modified=iso(source.last_modified),
         transform=transform.name,
         job_id=job.job_id,
+        older_versions=older,
     )
     existing, existing_etag = _output_provenance(s3, config.output_bucket, out_key)
-    decision = decide(ours, existing, _newer_in_staging(s3, source))
+    decision = decide(ours, existing, newer_in_staging=newer)
     logger.info("output s3://%s/%s: %s", config.output_bucket, out_key, decision.value)
+    _refuse_clash(decision, f"s3://{config.output_bucket}/{out_key}", ours, existing)
 
     with Progress(source.size, config.progress_seconds) as progress:
         context = Context(
@@ -184,12 +187,33 @@ def _write(
                 existing, replacing = _output_provenance(s3, config.output_bucket, out_key)
                 decision = decide(ours, existing, newer_in_staging=False)
                 logger.info("output changed while we wrote it; now: %s", decision.value)
+                _refuse_clash(decision, f"s3://{config.output_bucket}/{out_key}", ours, existing)
+                if _own_commit(decision, ours, existing):
+                    return Decision.WRITE  # a retry of our commit whose response was lost
                 if decision is not Decision.WRITE:
                     return decision  # leaving the block aborts our upload
                 continue
             _fault(config, "after-output-complete")
             return Decision.WRITE
     raise Transient(f"output {out_key} kept changing under {COMMIT_ATTEMPTS} commits")
+
+
+def _own_commit(decision: Decision, ours: Provenance, existing: Provenance | None) -> bool:
+    """The output that refused our commit is this job's own: written, not found written."""
+    return (
+        decision is Decision.ALREADY_WRITTEN
+        and existing is not None
+        and bool(ours.job_id)
+        and existing.job_id == ours.job_id
+    )
+
+
+def _refuse_clash(
+    decision: Decision, output: str, ours: Provenance, existing: Provenance | None
+) -> None:
+    """Another source key's output is never replaced: the job ends as bad input, original kept."""
+    if decision is Decision.CLASH and existing is not None:
+        raise BadInput(clash_reason(output, ours, existing))
 
 
 class GatedSink:
@@ -247,16 +271,19 @@ def _output_provenance(s3: Any, bucket: str, key: str) -> tuple[Provenance | Non
     return Provenance.from_metadata(head.get("Metadata", {})), head["ETag"]
 
 
-def _newer_in_staging(s3: Any, source: Source) -> bool:
-    """A newer version of the key is waiting in staging: its job will own the output.
+def standing_in_staging(s3: Any, source: Source) -> tuple[bool, frozenset[str]]:
+    """Whether a newer version of the key waits in staging (its job will own the output), and
+    which versions there are older than ours, in the bucket's own order (newest first).
 
-    The key's current version is the newest upload; if it is not ours, ours is older. None means
-    the current version is a delete marker: nothing newer to wait for.
+    Without versioning staging holds one version, ours (locate found it): nothing either way.
     """
     if not source.version_id:
-        return False  # without versioning, our version is current or gone (locate said current)
-    current = head_or_none(s3, Bucket=source.bucket, Key=source.key)
-    return current is not None and current.get("VersionId") not in (None, source.version_id)
+        return False, frozenset()
+    listed = [v["VersionId"] for v in versions_of_key(s3, source.bucket, source.key)]
+    if source.version_id not in listed:
+        raise Transient(f"version {source.version_id} of {source.key} left staging while we looked")
+    position = listed.index(source.version_id)
+    return position > 0, frozenset(listed[position + 1 :])
 
 
 def _route_for(job: Job, source: Source, config: WorkerConfig) -> Route | None:

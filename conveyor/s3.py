@@ -24,3 +24,16 @@ def head_or_none(s3: Any, **request: Any) -> dict[str, Any] | None:
         if error_code(err) in MISSING:
             return None
         raise
+
+
+def versions_of_key(s3: Any, bucket: str, key: str) -> list[dict[str, Any]]:
+    """Every version of exactly `key` (not of keys it is a prefix of), newest first: the bucket's
+    own order, which holds where LastModified ties (one-second resolution) and events carry no
+    sequencer. On a bucket without versioning the one version has VersionId "null"."""
+    found: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+        versions = page.get("Versions", [])
+        found += [v for v in versions if v["Key"] == key]
+        if any(v["Key"] != key for v in versions):
+            break  # `key` sorts before every longer key it prefixes: the rest is other keys
+    return found

@@ -19,9 +19,9 @@ from conveyor.errors import SubmitFailed
 from conveyor.events.s3 import ParsedMessage
 from conveyor.jobs import job_name, job_parameters
 from conveyor.ledger.store import Ledger
-from conveyor.objects import ObjectVersion
+from conveyor.objects import ObjectVersion, normalize_etag
 from conveyor.routing import Route, route
-from conveyor.s3 import error_code
+from conveyor.s3 import error_code, versions_of_key
 from conveyor.submission import submit
 from trigger_lambda.config import TriggerConfig
 
@@ -60,16 +60,23 @@ class Trigger:
 
     def handle(self, version: ObjectVersion, *, forced: Route | None = None) -> Outcome:
         """Route (or take `forced`), claim, submit; duplicates and unrouted versions submit none."""
-        version = self.pin(version)
+        candidates = self.pin(version)
         chosen = forced or route(version.key, version.size, self.config.routes)
         if chosen is None:
-            self.ledger.record_skipped(version, NO_ROUTE)
+            for candidate in candidates:
+                if self.ledger.record_skipped(candidate, NO_ROUTE):
+                    break
             logger.info("%s matches no route; left in staging", version.uri)
             return Outcome.SKIPPED
-        claimed = self.ledger.claim(version, transform=chosen.transform)
-        if claimed is None:
-            logger.info("%s (%s) already has a job; nothing submitted", version.uri, version.ref)
-            return Outcome.DUPLICATE
+        for candidate in candidates:
+            claimed = self.ledger.claim(candidate, transform=chosen.transform)
+            if claimed is not None:
+                self._submit(candidate, chosen, claimed)
+                return Outcome.SUBMITTED
+        logger.info("%s (%s) already has a job; nothing submitted", version.uri, version.ref)
+        return Outcome.DUPLICATE
+
+    def _submit(self, version: ObjectVersion, chosen: Route, claimed: dict[str, Any]) -> None:
         try:
             job_id = submit(
                 self.batch,
@@ -84,24 +91,30 @@ class Trigger:
             code = error_code(err) or "error"
             self.ledger.release(claimed, f"SubmitJob failed: {code}")
             raise SubmitFailed(f"SubmitJob for {version.uri} failed: {code}") from err
-        logger.info("submitted job %s for %s (%s)", job_id, version.uri, chosen.transform)
-        return Outcome.SUBMITTED
+        logger.info(
+            "submitted job %s for %s version %s (%s)",
+            job_id,
+            version.uri,
+            version.version_id,
+            chosen.transform,
+        )
 
-    def pin(self, version: ObjectVersion) -> ObjectVersion:
-        """Find the version id an event left out (moto, or a bucket without versioning).
+    def pin(self, version: ObjectVersion) -> list[ObjectVersion]:
+        """The versions an event may stand for, oldest first: itself when it names its version.
 
-        HeadObject with If-Match returns the current version only if it still has this ETag, so a
-        newer upload is never mistaken for this one; without an answer the ETag identifies it.
+        Events without a version id (moto; some resubmissions) name the ETag: the key's versions
+        with that ETag are found in the bucket's listing (newest first, whatever LastModified
+        says), never by "the current version", which a newer upload may already be. Several
+        versions with one ETag hold the same bytes; each message claims the oldest not yet
+        claimed, so each gets its job. With no match (the version is gone, or the bucket keeps no
+        versions) the ETag alone identifies it, and the worker says what became of it.
         """
         if version.version_id:
-            return version
-        try:
-            head = self.s3.head_object(
-                Bucket=version.bucket, Key=version.key, IfMatch=f'"{version.etag}"'
-            )
-        except ClientError as err:
-            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if status in (404, 412):
-                return version
-            raise
-        return dataclasses.replace(version, version_id=head.get("VersionId"))
+            return [version]
+        listed = versions_of_key(self.s3, version.bucket, version.key)
+        matching = [
+            dataclasses.replace(version, version_id=v["VersionId"], size=int(v["Size"]))
+            for v in reversed(listed)
+            if normalize_etag(v["ETag"]) == version.etag
+        ]
+        return matching or [version]

@@ -227,14 +227,15 @@ def test_worker_put_commit_whose_answer_was_lost_ends_done(stack: Stack, proxy: 
     obj = upload(stack, "lost/small.txt", b"small output")
     rule = proxy.lose_response("PutObject", s3_conditional_put)
 
-    result = run_worker(stack, obj, env={"AWS_ENDPOINT_URL": proxy.url})
+    result = run_worker(stack, obj, env={"AWS_ENDPOINT_URL": proxy.url}, job_id="job-lost")
 
     assert result.returncode == 0, result.stderr
     assert rule.fired == 1
     bucket = stack.settings[OUTPUT]
     writes = [r for r in output_requests(proxy, bucket, obj.key) if r[0] == "PUT"]
     assert writes == [("PUT", 200, True), ("PUT", 412, False)]  # applied once, retry refused
-    assert "finished: already written" in [line["message"] for line in log_lines(result)]
+    # The retry met this job's own output: it wrote it, it did not find it written.
+    assert "finished: write" in [line["message"] for line in log_lines(result)]
     assert stack.s3.get_object(Bucket=bucket, Key=obj.key)["Body"].read() == obj.body
     assert not stack.s3.list_object_versions(Bucket=stack.staging, Prefix=obj.key).get("Versions")
 

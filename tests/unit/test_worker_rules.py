@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from hypothesis import given
+from hypothesis import strategies as st
 
+from batch_job import transforms
 from batch_job.archive import compare
 from batch_job.errors import BadInput, Transient, exit_code
 from batch_job.naming import output_key
@@ -19,7 +22,7 @@ from batch_job.parts import (
     part_size,
     parts_in_flight,
 )
-from batch_job.provenance import Decision, Provenance, decide
+from batch_job.provenance import Decision, Provenance, clash_reason, decide, supersedes
 from batch_job.source import Source
 
 
@@ -28,6 +31,9 @@ from batch_job.source import Source
     [
         ("videos/cat.mov", "{dir}/{stem}.h264-720p.mp4", "videos/cat.h264-720p.mp4"),
         ("cat.mov", "{dir}/{stem}.h264-720p.mp4", "cat.h264-720p.mp4"),
+        ("/cat.mov", "{dir}/{stem}.mp4", "/cat.mp4"),
+        ("a//b.mov", "{dir}/{stem}.mp4", "a//b.mp4"),
+        ("a/.env", "{dir}/{stem}{ext}.gz", "a/.env.gz"),
         ("logs/a.txt", "{key}.gz", "logs/a.txt.gz"),
         ("a/b/c.tar.gz", "{stem}{ext}", "c.tar.gz"),
         ("in/x.mov", "out/{transform}/{version_id}/{stem}.mp4", "out/copy/v1/x.mp4"),
@@ -52,8 +58,38 @@ def test_bad_output_templates(template: str, message: str) -> None:
         output_key("a/b.mov", template, "copy", None)
 
 
-def prov(version: str, modified: str, sequencer: str | None = None, key: str = "k") -> Provenance:
-    return Provenance("b", key, version, "etag-" + version, sequencer, modified)
+def prov(
+    version: str,
+    modified: str,
+    sequencer: str | None = None,
+    key: str = "k",
+    older: frozenset[str] | None = None,
+) -> Provenance:
+    return Provenance(
+        "b", key, version, "etag-" + version, sequencer, modified, older_versions=older
+    )
+
+
+SOURCE_KEYS = [
+    "videos/clip.mov",
+    "videos/clip.mp4",
+    "videos/clip",
+    "videos/clip.MOV",
+    "a//b.mp4",
+    "a/b.mp4",
+    "/abs/x.mp4",
+    "abs/x.mp4",
+    "x.mp4",
+    "/x.mp4",
+    "ü/日本.mov",
+]
+
+
+@pytest.mark.parametrize("transform", sorted(transforms.REGISTRY))
+def test_default_output_names_are_one_to_one_with_source_keys(transform: str) -> None:
+    template = transforms.get(transform).output_template
+    names = {output_key(key, template, transform, None) for key in SOURCE_KEYS}
+    assert len(names) == len(SOURCE_KEYS)
 
 
 def test_decide() -> None:
@@ -65,18 +101,72 @@ def test_decide() -> None:
     assert decide(ours, older, newer_in_staging=False) is Decision.WRITE
     assert decide(ours, newer, newer_in_staging=False) is Decision.SUPERSEDED
     assert decide(ours, None, newer_in_staging=True) is Decision.SUPERSEDED
-    # A tie in LastModified (and no sequencers to tell) keeps neither from writing.
-    assert not prov("v9", ours.last_modified).newer_than(ours)
-    assert decide(ours, prov("v9", ours.last_modified), newer_in_staging=False) is Decision.WRITE
+    # A tie in LastModified with nothing else to tell (an output from before the staging order
+    # was recorded) keeps what is written: an older version must never win.
+    assert decide(ours, prov("v9", ours.last_modified), newer_in_staging=False) is (
+        Decision.SUPERSEDED
+    )
+
+
+def test_another_source_key_is_a_clash_whatever_its_age() -> None:
+    ours = prov("v1", "2026-01-01T00:00:05.000Z", key="videos/clip.mov")
+    other = prov("v7", "2026-01-01T00:00:01.000Z", key="videos/clip.mp4", older=frozenset())
+    assert decide(ours, other, newer_in_staging=False) is Decision.CLASH
+    assert decide(ours, other, newer_in_staging=True) is Decision.CLASH
+    reason = clash_reason("s3://out/videos/clip.mp4", ours, other)
+    assert "s3://b/videos/clip.mov" in reason and "s3://b/videos/clip.mp4" in reason
+
+
+def test_same_second_versions_are_ordered_by_what_the_writer_saw_in_staging() -> None:
+    same_second = "2026-01-01T00:00:01.000Z"
+    # v5 wrote while v1..v4 waited in staging below it: each of them is older and loses.
+    v5 = prov("v5", same_second, older=frozenset({"v1", "v2", "v3", "v4"}))
+    for name in ("v1", "v2", "v3", "v4"):
+        assert not supersedes(prov(name, same_second), v5)
+        assert decide(prov(name, same_second), v5, newer_in_staging=False) is Decision.SUPERSEDED
+    # v6 arrived after v5 decided (v5 did not see it), in the same second: it is newer.
+    assert supersedes(prov("v6", same_second), v5)
+    assert decide(prov("v6", same_second), v5, newer_in_staging=False) is Decision.WRITE
+    # Even against LastModified: a multipart upload keeps the time it was started.
+    assert not supersedes(prov("v4", "2026-01-01T00:00:09.000Z"), v5)
+
+
+@given(
+    order=st.permutations(range(6)),
+    writer=st.integers(min_value=0, max_value=5),
+)
+def test_no_finishing_order_lets_an_older_version_replace_a_newer_one(
+    order: list[int], writer: int
+) -> None:
+    """Versions 0..5 of one key, uploaded in that order within one second, jobs in any order.
+
+    A job writes only as the newest in staging, recording what was older there; every job after
+    it finds the output and decides. Whatever the order, the output ends with the newest version
+    that wrote, and a version that found a newer output never replaced it.
+    """
+    same_second = "2026-01-01T00:00:01.000Z"
+    staging = set(range(6))
+    output: Provenance | None = None
+    for index in order:
+        newer_in_staging = any(other > index for other in staging)
+        ours = prov(
+            f"v{index}", same_second, older=frozenset(f"v{i}" for i in staging if i < index)
+        )
+        decision = decide(ours, output, newer_in_staging=newer_in_staging)
+        if decision is Decision.WRITE:
+            assert output is None or int(output.version_id[1:]) < index
+            output = ours
+        staging.discard(index)
+    assert output is not None and output.version_id == "v5"
 
 
 def test_sequencer_beats_last_modified_for_one_key_only() -> None:
     same_second = "2026-01-01T00:00:01.000Z"
     first = prov("v1", same_second, "0055AED6DCD90281E5")
     second = prov("v2", same_second, "0055AED6DCD90281E6")
-    assert second.newer_than(first) and not first.newer_than(second)
+    assert supersedes(second, first) and not supersedes(first, second)
     other_key = prov("v3", "2026-01-01T00:00:00.000Z", "FFFF", key="other")
-    assert not other_key.newer_than(first)  # sequencers of different keys are not compared
+    assert decide(other_key, first, newer_in_staging=False) is Decision.CLASH
 
 
 def test_provenance_round_trips_through_metadata() -> None:

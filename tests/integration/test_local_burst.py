@@ -1,0 +1,96 @@
+"""Five uploads to one key within 50 ms on the local stack, as a user makes them: every version
+ends accounted for, the newest one's output wins, and `resubmit --failed` finds nothing to redo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import free_port
+
+ROUTES = json.dumps([{"match": "*", "transform": "copy"}])
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path) -> Iterator[tuple[dict, dict[str, str]]]:
+    """`conveyor local up` as a real process; yields its state and a shell that finds it."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
+    env.update(CONVEYOR_HOME=str(tmp_path), COLUMNS="200")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conveyor.cli", "local", "up", "--port", str(free_port())],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**env, "CONVEYOR_ROUTES": ROUTES},
+    )
+    state_file = tmp_path / "local.json"
+    deadline = time.monotonic() + 60
+    while not state_file.exists():
+        assert process.poll() is None and time.monotonic() < deadline, "local up did not start"
+        time.sleep(0.2)
+    try:
+        yield json.loads(state_file.read_text()), env
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def conveyor(env: dict[str, str], *args: str) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "conveyor.cli", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, dict]) -> None:
+    state, env = local_stack
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=state["endpoint"],
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        region_name="us-east-1",
+    )
+    staging = state["settings"]["CONVEYOR_STAGING_BUCKET"]
+    started = time.monotonic()
+    versions = [
+        s3.put_object(Bucket=staging, Key="fast.txt", Body=f"upload {n}".encode())["VersionId"]
+        for n in range(5)
+    ]
+    assert time.monotonic() - started < 1.0
+
+    deadline = time.monotonic() + 90
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = conveyor(env, "show", "fast.txt")
+        if len(rows) == 5 and all(
+            r["status"] in ("SUCCEEDED", "FAILED", "SUPERSEDED") for r in rows
+        ):
+            break
+        time.sleep(1)
+    statuses = {r["version_id"]: r["status"] for r in rows}
+    assert statuses == {
+        **{v: "SUPERSEDED" for v in versions[:-1]},
+        versions[-1]: "SUCCEEDED",
+    }, rows
+
+    output = state["settings"]["CONVEYOR_OUTPUT_BUCKET"]
+    assert s3.get_object(Bucket=output, Key="fast.txt")["Body"].read() == b"upload 4"
+    assert "Versions" not in s3.list_object_versions(Bucket=staging, Prefix="fast.txt")
+    archive = state["settings"]["CONVEYOR_ARCHIVE_BUCKET"]
+    archived = s3.list_object_versions(Bucket=archive, Prefix="fast.txt")["Versions"]
+    assert len(archived) == 5
+    assert conveyor(env, "resubmit", "--failed", "--since", "1h") == []
