@@ -10,10 +10,12 @@ the output.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from batch_job.errors import BadInput, Transient
@@ -41,6 +43,26 @@ CHANGED = "Server returned 4XX Client Error, but not one of 40{0,1,3,4}"
 holds other bytes now. A retry finds the version gone (and archived, or lost) and says which."""
 SIGNED_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\":]*")
 """A URL's query string, where a presigned URL keeps its signature."""
+ANY_URL = re.compile(r"https?://\S+")
+DAMAGE = (
+    "partial file",
+    "moov atom not found",
+    "ended prematurely",
+    "error while decoding",
+    "decoding error",
+    "invalid data found when processing input",
+    "damaged",
+)
+"""What ffmpeg says (lower-cased) when it reads past the end of a cut file or decodes garbage, yet
+exits 0 with whatever it managed: mov's "partial file", matroska's "File ended prematurely",
+the decoders' "Error while decoding stream" / "error while decoding MB" / "ac-tex damaged"."""
+PROGRESS = re.compile(r"[a-z][a-z0-9_]*=")
+"""A `-progress` line: `out_time_us=3018594`, `bitrate= 751.6kbits/s`, `progress=end`."""
+SHORTFALL_SECONDS = 0.5
+SHORTFALL_RATIO = 0.02
+"""How much shorter than declared the output may be, plus one frame: ffmpeg's output time stops at
+the last frame's start, rounding and audio priming move the ends by a few tens of ms, and
+containers round their declared durations. A cut file falls short by far more."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,41 @@ class Probe:
     width: int
     height: int
     has_audio: bool
+    video_duration: float | None = None
+    audio_duration: float | None = None
+    frame_seconds: float | None = None
+    """One frame of the video stream (from its average frame rate)."""
+
+    def declared(self) -> float | None:
+        """How long the output should be: the mapped streams (first video and audio) if they
+        say, else the container (a longer subtitle or data track must not count)."""
+        known = [d for d in (self.video_duration, self.audio_duration) if d]
+        return max(known) if known else self.duration
+
+
+class Report:
+    """What ffmpeg tells on stderr while it runs: how far its output got and the first sign of
+    damaged input. Constant memory: one number and one line, however long the run."""
+
+    def __init__(self) -> None:
+        self.out_seconds = 0.0
+        self.ended = False
+        self.damage: str | None = None
+
+    def read(self, line: str) -> bool:
+        """Take one stderr line; True when it is `-progress` output (no use in an error message)."""
+        if PROGRESS.match(line):
+            key, _, value = line.partition("=")
+            value = value.strip()
+            if key == "out_time_us" and value.isdigit():
+                self.out_seconds = max(self.out_seconds, int(value) / 1e6)
+            elif key == "progress" and value == "end":
+                self.ended = True
+            return True
+        said = ANY_URL.sub("<input>", line).lower()  # a key may itself say "damaged"
+        if self.damage is None and any(sign in said for sign in DAMAGE):
+            self.damage = _clean(line)[-300:]
+        return False
 
 
 def input_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
@@ -133,6 +190,29 @@ def ffmpeg_args(
     ]
 
 
+def incomplete(report: Report, probe: Probe | None, stderr: str) -> Exception | None:
+    """After ffmpeg exited 0: why its output is not the whole input, or None when it is.
+
+    ffmpeg treats a cut file (or a read that failed midway) as the end of the input and exits 0,
+    so a short output would pass for a success; that is bad input, or transient if the network
+    broke the read.
+    """
+    if not report.ended:
+        return RuntimeError("ffmpeg exited 0 without its final progress report")
+    declared = probe.declared() if probe else None
+    short = None
+    if probe and declared:
+        allowed = max(SHORTFALL_SECONDS, SHORTFALL_RATIO * declared) + (probe.frame_seconds or 0)
+        if declared - report.out_seconds > allowed:
+            short = f"decoded {report.out_seconds:.1f} s of the {declared:.1f} s the file declares"
+    if short is None and report.damage is None:
+        return None
+    reason = ": ".join(part for part in (short, "the file is truncated or damaged") if part)
+    if report.damage:
+        reason += f" (ffmpeg: {report.damage})"
+    return classify(reason, stderr)
+
+
 def probe(url: str, headers: Mapping[str, str] | None = None) -> Probe:
     """Validate the input before anything is written: a known container with a video stream."""
     try:
@@ -159,17 +239,35 @@ def parse_probe(report: dict[str, Any]) -> Probe:
     if video is None or not video.get("width"):
         raise BadInput("the file has no video stream")
     fmt = report.get("format", {})
-    try:
-        duration = float(fmt["duration"])
-    except (KeyError, ValueError):
-        duration = None
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     return Probe(
         format_name=fmt.get("format_name", ""),
-        duration=duration,
+        duration=_seconds(fmt.get("duration")),
         width=int(video["width"]),
         height=int(video["height"]),
-        has_audio=any(s.get("codec_type") == "audio" for s in streams),
+        has_audio=audio is not None,
+        video_duration=_seconds(video.get("duration")),
+        audio_duration=_seconds(audio.get("duration")) if audio else None,
+        frame_seconds=_frame_seconds(video.get("avg_frame_rate") or video.get("r_frame_rate")),
     )
+
+
+def _seconds(value: Any) -> float | None:
+    """ffprobe's durations are strings, "N/A" when unknown."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def _frame_seconds(rate: Any) -> float | None:
+    """ "25/1" -> 0.04; "0/0" (unknown) -> None."""
+    try:
+        frames = Fraction(str(rate))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return float(1 / frames) if frames > 0 else None
 
 
 def classify(message: str, stderr: str) -> Exception:
@@ -187,7 +285,9 @@ def last_line(text: str, limit: int = 400, count: int = 3) -> str:
     URLs lose their query string: a presigned URL in a log or the ledger would let whoever reads
     it download the original until it expires.
     """
-    lines: Sequence[str] = [
-        SIGNED_QUERY.sub(r"\1", line).strip() for line in text.splitlines() if line.strip()
-    ]
+    lines: Sequence[str] = [_clean(line) for line in text.splitlines() if line.strip()]
     return (" | ".join(lines[-count:]) if lines else "no error message")[-limit:]
+
+
+def _clean(line: str) -> str:
+    return SIGNED_QUERY.sub(r"\1", line).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_h264_720p_with_moov_at_start_and_end(
     obj = upload(stack, key, videos[which].read_bytes())
     result = run_worker(stack, obj, "h264-720p")
     assert result.returncode == 0, result.stderr
-    report, data = output_probe(stack, f"videos/{which} clip ü.h264-720p.mp4", tmp_path)
+    report, data = output_probe(stack, f"videos/{which} clip ü.mov.h264-720p.mp4", tmp_path)
     streams = {s["codec_type"]: s for s in report["streams"]}
     assert streams["video"]["codec_name"] == "h264" and streams["video"]["height"] == 720
     assert streams["audio"]["codec_name"] == "aac"
@@ -70,11 +71,11 @@ def test_h264_720p_with_moov_at_start_and_end(
 def test_h264_1080p_and_no_upscaling(stack: Stack, videos: dict[str, Path], tmp_path: Path) -> None:
     big = upload(stack, "hd.mp4", videos["full-hd"].read_bytes())
     assert run_worker(stack, big, "h264-1080p").returncode == 0
-    report, _ = output_probe(stack, "hd.h264-1080p.mp4", tmp_path)
+    report, _ = output_probe(stack, "hd.mp4.h264-1080p.mp4", tmp_path)
     assert report["streams"][0]["height"] == 1080
     small = upload(stack, "small.mp4", videos["start"].read_bytes())
     assert run_worker(stack, small, "h264-1080p").returncode == 0
-    report, _ = output_probe(stack, "small.h264-1080p.mp4", tmp_path)
+    report, _ = output_probe(stack, "small.mp4.h264-1080p.mp4", tmp_path)
     assert report["streams"][0]["height"] == 720  # never taller than the source
 
 
@@ -109,7 +110,7 @@ def test_h264_from_an_unversioned_bucket_reads_by_signed_if_match(
     )
     result = run_worker(plain, Uploaded("v/plain.mov", "", etag, body), "h264-720p")
     assert result.returncode == 0, result.stderr
-    report, _ = output_probe(stack, "v/plain.h264-720p.mp4", tmp_path)
+    report, _ = output_probe(stack, "v/plain.mov.h264-720p.mp4", tmp_path)
     [video] = [s for s in report["streams"] if s["codec_type"] == "video"]
     assert video["height"] == 720
 
@@ -142,3 +143,46 @@ def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None
     assert refusal in item["error"]
     # The presigned input URL is a key to the original: it must not leak into logs or the ledger.
     assert "Signature" not in item["error"] and "Signature" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def six_seconds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("six")
+    return {
+        faststart: make_video(
+            folder / f"six-{faststart}.mp4", width=320, height=240, seconds=6, faststart=faststart
+        ).read_bytes()
+        for faststart in (True, False)
+    }
+
+
+@pytest.mark.parametrize(
+    ("faststart", "kept", "reason"),
+    [
+        # ffmpeg plays the first half and exits 0; the declared duration tells.
+        (True, 0.5, r"decoded [23]\.\d s of the 6\.0 s the file declares: the file is truncated"),
+        # Too little missing for the duration to tell; ffmpeg's "partial file" does.
+        (True, 0.97, r"the file is truncated or damaged \(ffmpeg: .+\)"),
+        # The index (moov) was in the lost half: the probe refuses the file.
+        (False, 0.5, r"not a video ffmpeg accepts: .*moov atom not found"),
+    ],
+    ids=["moov-at-start", "tail-missing", "moov-at-end"],
+)
+def test_a_cut_video_is_bad_input_and_stays_in_staging(
+    stack: Stack, six_seconds: dict[str, bytes], faststart: bool, kept: float, reason: str
+) -> None:
+    whole = six_seconds[faststart]
+    assert (whole.find(b"moov") > whole.find(b"mdat")) is not faststart
+    key = f"cut/{kept}-{'start' if faststart else 'end'}.mp4"
+    obj = upload(stack, key, whole[: int(len(whole) * kept)])
+    record_running(stack, obj, "job-cut")
+
+    result = run_worker(stack, obj, "h264-720p", job_id="job-cut")
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr
+    assert re.search(reason, result.stderr), result.stderr
+    [item] = ledger(stack).versions_of(stack.staging, obj.key)
+    assert item["outcome"] == "bad input" and re.match(reason, item["error"]), item["error"]
+    assert "Signature" not in item["error"] and "Signature" not in result.stderr
+    listing = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT], Prefix=key)
+    assert listing.get("Contents", []) == []  # no short output reported as success
+    assert staging_has(stack, obj) and open_uploads(stack) == []
