@@ -38,6 +38,19 @@ class Route:
         return fnmatchcase(key.lower(), self.match.lower())
 
 
+TRANSFORMS = ("copy", "gzip", "command", "h264-720p", "h264-1080p")
+"""Every transform the worker has (`batch_job.transforms.REGISTRY`; a test keeps the two equal):
+the core cannot import the worker, and a route naming another must fail at start-up, not in a
+job."""
+
+
+def check_transform(name: str, where: str = "transform") -> str:
+    """`name` if the worker knows it, else a ConfigError listing the known ones."""
+    if name not in TRANSFORMS:
+        raise ConfigError(f"{where}: unknown transform {name!r}; known: {', '.join(TRANSFORMS)}")
+    return name
+
+
 VIDEO_EXTENSIONS = ("mov", "mp4", "m4v", "mkv", "avi", "webm", "mxf", "mts", "mpg", "mpeg", "wmv")
 
 DEFAULT_ROUTES: tuple[Route, ...] = tuple(
@@ -84,6 +97,7 @@ def _parse_rule(index: int, rule: Any) -> Route:
     for name in _STRINGS:
         if name in rule and (not isinstance(rule[name], str) or not rule[name].strip()):
             raise ConfigError(f"{where}: {name!r} must be a non-empty string")
+    check_transform(rule["transform"], where)
     for name in _SIZES:
         value = rule.get(name)
         if value is not None and (type(value) is not int or value < 0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Size
+from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -116,7 +116,12 @@ class Compute(Construct):
                 cpu=vcpus,
                 memory=Size.mebibytes(memory_mib),
                 command=list(COMMAND),
-                environment=environment,
+                # On ECS-on-EC2 botocore does not read the region from instance metadata.
+                environment={
+                    **environment,
+                    "AWS_REGION": Stack.of(self).region,
+                    "AWS_DEFAULT_REGION": Stack.of(self).region,
+                },
                 job_role=job_role,
                 logging=ecs.LogDriver.aws_logs(stream_prefix="conveyor", log_group=self.log_group),
             ),

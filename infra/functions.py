@@ -1,4 +1,5 @@
-"""The trigger and completion Lambdas: the repo's own packages, powertools from its public layer.
+"""The trigger, completion and reconcile Lambdas: the repo's own packages, powertools from its
+public layer.
 
 The public layer keeps the deployment package to our own few hundred KB and needs no bundling
 (no Docker) at synth time; its version is pinned by context (`powertools_layer_version`).
@@ -13,6 +14,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
@@ -35,6 +37,9 @@ POWERTOOLS_ACCOUNT = "017000801446"
 TRIGGER_CONCURRENCY = 5
 """Five invocations of ten messages, each about three calls: SubmitJob stays under its 50 TPS."""
 TRIGGER_BATCH_SIZE = 10
+COMPLETION_RETRIES = 2
+"""Lambda's own retries of a failed completion; after them the event goes to the failure queue."""
+RECONCILE_EVERY = Duration.minutes(15)
 
 
 def powertools_layer(scope: Construct, version: int, architecture: str) -> lambda_.ILayerVersion:
@@ -103,7 +108,13 @@ class Functions(Construct):
             )
         )
         self.completion = function("Completion", "completion_lambda.handler.handler", 30)
+        # Job state changes that could not be recorded: those EventBridge could not deliver, and
+        # those the completion Lambda failed on after its retries. Reconcile repairs the ledger.
         self.completion_dead_letters = dead_letter_queue(self, "CompletionDlq")
+        self.completion.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.completion_dead_letters),
+            retry_attempts=COMPLETION_RETRIES,
+        )
         self.rule = events.Rule(
             self,
             "JobStateChanges",
@@ -119,4 +130,11 @@ class Functions(Construct):
                     retry_attempts=10,
                 )
             ],
+        )
+        self.reconcile = function("Reconcile", "completion_lambda.reconcile.handler", 300)
+        self.reconcile_schedule = events.Rule(
+            self,
+            "ReconcileSchedule",
+            schedule=events.Schedule.rate(RECONCILE_EVERY),
+            targets=[targets.LambdaFunction(self.reconcile)],
         )

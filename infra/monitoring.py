@@ -1,4 +1,4 @@
-"""Alarms an operator wants to hear about: messages in the DLQ, jobs that failed."""
+"""Alarms an operator wants to hear about: messages in a DLQ, jobs that failed."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class Monitoring(Construct):
         id: str,
         *,
         dead_letters: sqs.IQueue,
+        completion_failures: sqs.IQueue,
         job_queue_arn: str,
         email: str | None,
     ) -> None:
@@ -33,19 +34,17 @@ class Monitoring(Construct):
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         notify = actions.SnsAction(self.topic)
-        self.dlq_alarm = cloudwatch.Alarm(
-            self,
-            "DeadLetters",
-            alarm_description="Notifications the trigger could not handle are in the DLQ",
-            metric=dead_letters.metric_approximate_number_of_messages_visible(
-                period=Duration.minutes(5)
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.dlq_alarm = self._queue_alarm(
+            "DeadLetters", dead_letters, "Notifications the trigger could not handle are in the DLQ"
         )
         self.dlq_alarm.add_alarm_action(notify)
+        self.completion_alarm = self._queue_alarm(
+            "CompletionFailures",
+            completion_failures,
+            "Job state changes the completion Lambda could not record are in its DLQ; "
+            "the scheduled reconcile puts the ledger right (`conveyor reconcile` at once)",
+        )
+        self.completion_alarm.add_alarm_action(notify)
         failed = events.Rule(
             self,
             "FailedJobs",
@@ -72,3 +71,16 @@ class Monitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.failed_alarm.add_alarm_action(notify)
+
+    def _queue_alarm(self, id: str, queue: sqs.IQueue, description: str) -> cloudwatch.Alarm:
+        """Any message waiting in `queue` is one a person should look at."""
+        return cloudwatch.Alarm(
+            self,
+            id,
+            alarm_description=description,
+            metric=queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

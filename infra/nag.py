@@ -29,6 +29,9 @@ STACK_WIDE = {
         None,
     ),
 }
+DESCRIBE_JOBS = (
+    "batch:DescribeJobs accepts no narrower resource than '*'; it only reads job descriptions."
+)
 ECR_TOKEN = (
     "The Batch execution role's '*' is ecr:GetAuthorizationToken, which accepts no narrower "
     "resource; its image pulls are scoped to the asset repository."
@@ -47,4 +50,13 @@ def suppress(stack: Stack) -> None:
         stack,
         f"/{stack.stack_name}/Batch/Container/ExecutionRole/DefaultPolicy/Resource",
         [NagPackSuppression(id="AwsSolutions-IAM5", reason=ECR_TOKEN, applies_to=["Resource::*"])],
+    )
+    NagSuppressions.add_resource_suppressions_by_path(
+        stack,
+        f"/{stack.stack_name}/ReconcilePolicy/Resource",
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5", reason=DESCRIBE_JOBS, applies_to=["Resource::*"]
+            )
+        ],
     )

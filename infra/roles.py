@@ -6,6 +6,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
+from conveyor.ledger.schema import STATUS_INDEX
+
 LEDGER_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
 
@@ -15,6 +17,11 @@ def statement(actions: list[str] | tuple[str, ...], resources: list[str]) -> iam
 
 def ledger_write(table: dynamodb.ITableV2) -> iam.PolicyStatement:
     return statement(LEDGER_WRITE, [table.table_arn])
+
+
+def ledger_status_query(table: dynamodb.ITableV2) -> iam.PolicyStatement:
+    """Listing entries by status: the `by_status` index only."""
+    return statement(["dynamodb:Query"], [f"{table.table_arn}/index/{STATUS_INDEX}"])
 
 
 def worker_policy(

@@ -17,7 +17,13 @@ from infra.functions import Functions
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
 from infra.queueing import Queueing
-from infra.roles import ledger_write, statement, upload_policy, worker_policy
+from infra.roles import (
+    ledger_status_query,
+    ledger_write,
+    statement,
+    upload_policy,
+    worker_policy,
+)
 from infra.storage import Storage
 
 
@@ -119,11 +125,24 @@ class ConveyorStack(Stack):
                         ["s3:GetObject", "s3:GetObjectVersion"],
                         [storage.staging.arn_for_objects("*")],
                     ),
+                    # Pinning an event without a version id lists the key's versions.
+                    statement(["s3:ListBucketVersions"], [storage.staging.bucket_arn]),
                 ],
             )
         )
         functions.completion.role.attach_inline_policy(  # type: ignore[union-attr]
             iam.Policy(self, "CompletionPolicy", statements=[ledger_write(table)])
+        )
+        functions.reconcile.role.attach_inline_policy(  # type: ignore[union-attr]
+            iam.Policy(
+                self,
+                "ReconcilePolicy",
+                statements=[
+                    ledger_status_query(table),
+                    ledger_write(table),
+                    statement(["batch:DescribeJobs"], ["*"]),  # no resource-level permissions
+                ],
+            )
         )
         upload_role = iam.Role(
             self,
@@ -137,6 +156,7 @@ class ConveyorStack(Stack):
             self,
             "Monitoring",
             dead_letters=queueing.dead_letters,
+            completion_failures=functions.completion_dead_letters,
             job_queue_arn=compute.queue.job_queue_arn,
             email=ctx("alarm_email"),
         )

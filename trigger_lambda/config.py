@@ -1,4 +1,4 @@
-"""The trigger's settings, read once at cold start; a missing one fails the first invocation."""
+"""The trigger's settings, read once at cold start; a missing or invalid one fails the init."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ failed, so Lambda retries it (duplicates are harmless: the ledger claims each ve
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from conveyor.aws import clients
+from conveyor.errors import ConfigError
 from conveyor.events.s3 import parse_body, parse_message
 from conveyor.ledger.store import Ledger
 from trigger_lambda.config import TriggerConfig
@@ -32,10 +34,25 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 @cache
 def trigger() -> Trigger:
-    """Built once per container, on the first invocation (clients and settings)."""
+    """Built once per container (clients and settings); in Lambda at cold start, see below."""
     config = TriggerConfig.from_env()
     dynamodb, batch, s3 = clients("dynamodb", "batch", "s3")
     return Trigger(config=config, ledger=Ledger(dynamodb, config.ledger_table), batch=batch, s3=s3)
+
+
+def cold_start() -> None:
+    """Build the trigger now, so a bad setting fails Lambda's init in one log line: every
+    invocation then fails visibly and SQS keeps the messages (retried, then the DLQ), rather
+    than each message failing on its own."""
+    try:
+        trigger()
+    except ConfigError as err:
+        logger.error(f"cannot start: {err}")
+        raise
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by Lambda; the CLI and local stack import
+    cold_start()  # this module before their settings exist, and build the trigger on first use
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

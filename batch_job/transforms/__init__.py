@@ -1,7 +1,9 @@
 """Transforms, one module each, found by name.
 
 Adding one: write a module with a class that has `name`, `output_template`, `content_type`,
-`check(context)` and `apply(context, sink)`, and list an instance in `REGISTRY` below.
+`check(context)` and `apply(context, sink)`, and list an instance in `REGISTRY` below and its
+name in `conveyor.routing.TRANSFORMS`, which routes and `conveyor reprocess` are checked against
+(tests/unit/test_routing.py fails while the two differ).
 """
 
 from __future__ import annotations

@@ -10,8 +10,15 @@ import typer
 from rich.console import Console
 
 from conveyor.aws import clients
+from conveyor.cli.text import literal
 from conveyor.local import state
 from conveyor.local.provision import provision as provision_resources
+
+THROWAWAY = (
+    "A throwaway stack: its buckets, queue and ledger live in memory and vanish when it stops; "
+    "its jobs stop with it."
+)
+"""moto keeps no state on disk, so nothing survives a restart; said at start, not discovered."""
 
 app = typer.Typer(help="Run Conveyor on this machine, with no AWS account.", no_args_is_help=True)
 
@@ -36,8 +43,13 @@ def provision(
 
 @app.command()
 def up(
-    port: Annotated[int, typer.Option(help="Port of the local S3/SQS/DynamoDB endpoint.")] = 4566,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the local S3/SQS/DynamoDB endpoint.")
+    ] = 4566,
     workers: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 2,
+    grace: Annotated[
+        float, typer.Option(min=0, help="Seconds running jobs get to finish when it stops.")
+    ] = 10,
 ) -> None:
     """Run the whole pipeline here until Ctrl-C: uploads to the staging bucket are processed.
 
@@ -52,20 +64,21 @@ def up(
         raise typer.BadParameter(
             f"a local stack is already running (pid {running['pid']}, {running['endpoint']})"
         )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # from here on, a signal means a clean stop
+        signal.signal(signum, lambda *_: stop.set())
     stack = start(port=port, workers=workers, observe=lambda event: _show(console, event))
     console.print(f"[bold]Conveyor local stack[/] on {stack.endpoint} ({workers} workers)")
     for key, value in stack.environment.items():
-        console.print(f"  {key}={value}", highlight=False)
+        typer.echo(f"  {key}={value}")  # plain: a KEY=value line copied from a log must be whole
     console.print("Other `conveyor` commands in other terminals use it. Ctrl-C stops it.")
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    typer.echo(THROWAWAY)
     try:
         while not stop.wait(0.5):
             pass
     finally:
-        console.print("Stopping: waiting for running jobs (10 s at most)...")
-        stack.stop()
+        console.print(f"Stopping: waiting for running jobs ({grace:g} s at most)...")
+        stack.stop(grace)
         console.print("Stopped.")
 
 
@@ -74,7 +87,10 @@ def _show(console: Console, event: dict[str, Any]) -> None:
     code = detail.get("container", {}).get("exitCode")
     suffix = f" (exit {code})" if code is not None else ""
     console.print(
-        f"{event['time']}  {detail['jobId']}  {detail['status']:<9}  "
-        f"{detail['parameters'].get('key', '')}{suffix}",
+        literal(
+            f"{event['time']}  {detail['jobId']}  {detail['status']:<9}  "
+            f"{detail['parameters'].get('key', '')}{suffix}"
+        ),
         highlight=False,
+        soft_wrap=True,
     )

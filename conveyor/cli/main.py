@@ -9,7 +9,8 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conveyor.aws import client
-from conveyor.cli import access, context, demo, jobs, local, operate, upload
+from conveyor.cli import access, context, demo, jobs, local, operate, reconcile, upload
+from conveyor.cli.text import visible
 from conveyor.errors import ConveyorError
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.command("credentials")(access.credentials)
 app.command("resubmit")(operate.resubmit)
 app.command("reprocess")(operate.reprocess)
 app.command("sweep")(operate.sweep)
+app.command("reconcile")(reconcile.reconcile)
 app.command("logs")(operate.logs)
 
 
@@ -54,16 +56,18 @@ def main() -> None:
     try:
         app()
     except ConveyorError as err:
-        typer.secho(f"error: {err}", fg="red", err=True)
+        typer.secho(f"error: {visible(err)}", fg="red", err=True)
         sys.exit(EXIT_ERROR)
     except ClientError as err:
         error = err.response.get("Error", {})
         typer.secho(
-            f"error: AWS {err.operation_name}: {error.get('Code')}: {error.get('Message')}",
+            visible(
+                f"error: AWS {err.operation_name}: {error.get('Code')}: {error.get('Message')}"
+            ),
             fg="red",
             err=True,
         )
         sys.exit(EXIT_AWS)
     except BotoCoreError as err:
-        typer.secho(f"error: AWS: {err}", fg="red", err=True)
+        typer.secho(f"error: AWS: {visible(err)}", fg="red", err=True)
         sys.exit(EXIT_AWS)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from botocore.exceptions import ClientError
 from rich.console import Console
-from rich.table import Table
 
 from conveyor import settings
 from conveyor.aws import client, clients
+from conveyor.cli import guard
 from conveyor.cli.jobs import JOB_ID
+from conveyor.cli.render import MEDIUM, grid_table, short
+from conveyor.cli.text import literal, to_json
 from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
@@ -24,7 +25,7 @@ from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
 from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
-from conveyor.routing import Route
+from conveyor.routing import Route, check_transform
 from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
 from conveyor.submission import resubmit as resubmit_item
 
@@ -32,6 +33,8 @@ DEFAULT_LOG_GROUP = "/aws/batch/job"
 """Where Batch sends container logs unless the job definition names a group."""
 DryRun = Annotated[bool, typer.Option(help="Say what would happen; change nothing.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+SHORT_IDS = {"version_id": 12, "old_job": 9, "new_job": 9, "job_id": 9}
+"""Below `render.MEDIUM` columns ids are shortened, so the rest keeps room (--json has them all)."""
 
 
 def resubmit(
@@ -41,6 +44,8 @@ def resubmit(
         str | None, typer.Option(help="With --failed: failed within (2h, 1d).")
     ] = None,
     key_prefix: Annotated[str | None, typer.Option(help="With --failed: keys under.")] = None,
+    everything: guard.AllFlag = False,
+    yes: guard.YesFlag = False,
     dry_run: DryRun = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -48,8 +53,14 @@ def resubmit(
 
     Example: [bold]conveyor resubmit --failed --since 1d[/]  or  [bold]conveyor resubmit JOB_ID[/]
     The new job is linked to the old one in the ledger; what cannot be resubmitted is refused
-    with the reason.
+    with the reason. --failed takes --since or --key-prefix, or --all for every FAILED version.
     """
+    if everything and not failed:
+        raise ConveyorError("--all goes with --failed (every FAILED version)")
+    if not targets and not failed:
+        raise ConveyorError("name job ids or keys, or use --failed")
+    if failed:
+        _guard_failed(since, key_prefix, everything, yes=yes, dry_run=dry_run)
     values = settings.require(
         [
             settings.LEDGER_TABLE,
@@ -60,8 +71,6 @@ def resubmit(
     )
     dynamodb, s3, batch = clients("dynamodb", "s3", "batch")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
-    if not targets and not failed:
-        raise ConveyorError("name job ids or keys, or use --failed")
     items = _items(ledger, values, targets or [], failed, since, key_prefix)
     rows = []
     for item in items:
@@ -93,7 +102,11 @@ def resubmit(
 
 
 def reprocess(
-    key_prefix: Annotated[str, typer.Option(help="Archived originals under this prefix.")],
+    key_prefix: Annotated[
+        str | None, typer.Option(help="Archived originals under this prefix.")
+    ] = None,
+    everything: guard.AllFlag = False,
+    yes: guard.YesFlag = False,
     transform: Annotated[
         str | None, typer.Option(help="Use this transform instead of the routes' choice.")
     ] = None,
@@ -104,14 +117,20 @@ def reprocess(
 
     Example: [bold]conveyor reprocess --key-prefix videos/2026/ --transform h264-1080p[/]
     With --transform the job is submitted at once with that transform; without it the routes
-    decide, as for any upload.
+    decide, as for any upload. The whole archive takes --all (and a yes, or --yes).
     """
+    key_prefix = guard.not_empty(key_prefix, "--key-prefix", "use --all for the whole archive")
+    guard.scope(key_prefix is not None, everything, "--key-prefix")
+    if everything:
+        guard.confirm("copy every archived original back to staging", yes=yes, dry_run=dry_run)
+    if transform is not None:
+        check_transform(transform, "--transform")  # before anything is copied back
     values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
     s3 = client("s3")
     trigger = _trigger() if transform and not dry_run else None
     rows = []
     pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=values[settings.ARCHIVE_BUCKET], Prefix=key_prefix
+        Bucket=values[settings.ARCHIVE_BUCKET], Prefix=key_prefix or ""
     )
     for page in pages:
         for obj in page.get("Contents", []):
@@ -135,7 +154,8 @@ def reprocess(
                 )
             rows.append(row)
     if not rows:
-        raise NotFound(f"the archive holds nothing under {key_prefix!r}")
+        where = f"under {key_prefix!r}" if key_prefix else "at all"
+        raise NotFound(f"the archive holds nothing {where}")
     _report(rows, as_json, "reprocess")
 
 
@@ -251,6 +271,20 @@ def _items(
     return [i for i in items if i]
 
 
+def _guard_failed(
+    since: str | None, key_prefix: str | None, everything: bool, *, yes: bool, dry_run: bool
+) -> None:
+    """`--failed` narrowed by a non-empty --since or --key-prefix, or --all and a yes."""
+    instead = "use --all for every FAILED version"
+    filters = [
+        guard.not_empty(since, "--since", instead),
+        guard.not_empty(key_prefix, "--key-prefix", instead),
+    ]
+    guard.scope(filters != [None, None], everything, "--since or --key-prefix")
+    if everything:
+        guard.confirm("resubmit every FAILED version still in staging", yes=yes, dry_run=dry_run)
+
+
 def _ref(row: dict[str, Any]) -> str:
     return f"v#{row['version_id']}" if row.get("version_id") else f"e#{row['etag']}"
 
@@ -326,18 +360,24 @@ def _unstrand(
     ]
 
 
+def _cell(row: dict[str, Any], column: str, narrow: bool) -> str:
+    value = str(row.get(column) or "")
+    return short(value, SHORT_IDS[column]) if narrow and column in SHORT_IDS else value
+
+
 def _report(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(to_json(rows))
         return
     console = Console()
     if not rows:
         console.print("Nothing to do.")
         return
-    table = Table(title=f"conveyor {title}", title_justify="left")
+    narrow = console.width < MEDIUM
+    table = grid_table(title=f"conveyor {title}")
     columns = list(dict.fromkeys(k for row in rows for k in row))
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row.get(c) or "") for c in columns))
+        table.add_row(*(literal(_cell(row, column, narrow)) for column in columns))
     console.print(table)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from conveyor import settings
-from conveyor.aws import clients
+from conveyor.aws import client, clients
+from conveyor.ledger.store import Ledger
 from conveyor.local import state
 from conveyor.local.compute import provision_compute
 from conveyor.local.executor import LocalExecutor
 from conveyor.local.poller import QueuePoller
 from conveyor.local.provision import provision
+from conveyor.local.server import MotoServer
+from conveyor.reconcile import DEFAULT_OLDER_THAN, reconcile
+from conveyor.routing import parse_routes
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ CREDENTIALS = {
 }
 """moto accepts any credentials; these keep the local stack from ever signing with real ones."""
 POLL_SECONDS = 0.5
+RECONCILE_SECONDS = 60.0
+"""How often the loop does what `conveyor reconcile` does on AWS, asking the executor."""
+RECONCILE_OLDER_THAN = DEFAULT_OLDER_THAN
 
 Observer = Callable[[dict[str, Any]], None]
 
@@ -40,7 +47,7 @@ class LocalStack:
     endpoint: str
     settings: dict[str, str]
     logs_dir: Path
-    server: Any
+    server: MotoServer
     executor: LocalExecutor
     poller: QueuePoller
     stopped: threading.Event = field(default_factory=threading.Event)
@@ -51,11 +58,12 @@ class LocalStack:
         """What a client needs to use this stack: the endpoint, credentials and settings."""
         return {"AWS_ENDPOINT_URL": self.endpoint, **CREDENTIALS, **self.settings}
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop everything; running jobs get `grace` seconds to finish, then are terminated."""
         self.stopped.set()
         if self.thread is not None:
             self.thread.join(timeout=10)
-        self.executor.shutdown()
+        self.executor.shutdown(grace)
         self.server.stop()
         state.remove(os.getpid())
 
@@ -68,14 +76,13 @@ def start(
     observe: Observer | None = None,
     record_state: bool = True,
 ) -> LocalStack:
-    """Start everything and return once it is ready; the caller stops it."""
-    from moto.server import ThreadedMotoServer
-
-    port = port or _free_port()
+    """Start everything and return once it is ready; the caller stops it. Invalid routes, or a
+    port that cannot be listened on, raise ConfigError before anything has started."""
+    parse_routes(settings.optional(settings.ROUTES))  # what the trigger and the jobs will read
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = MotoServer(port)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = server.endpoint
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     configure_moto(endpoint)
@@ -130,13 +137,33 @@ def start(
 
 
 def _loop(stack: LocalStack) -> None:
+    ledger = Ledger(client("dynamodb"), stack.settings[settings.LEDGER_TABLE])
+    next_reconcile = time.monotonic() + RECONCILE_SECONDS
     while not stack.stopped.is_set():
         try:
             stack.poller.poll(wait_seconds=0)
             stack.executor.poll()
+            if time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + RECONCILE_SECONDS
+                _reconcile(ledger, stack.executor)
         except Exception:
             logger.exception("local stack loop")
         stack.stopped.wait(POLL_SECONDS)
+
+
+def _reconcile(ledger: Ledger, executor: LocalExecutor) -> None:
+    """Entries whose events were lost, put right from the executor's view of its jobs: moto's
+    own Batch would call every job SUCCEEDED. Runs after `executor.poll`, so it knows every job."""
+    for row in reconcile(ledger, executor, older_than=RECONCILE_OLDER_THAN):
+        if row["action"] == "updated":
+            logger.warning(
+                "reconciled %s (job %s): %s -> %s %s",
+                row["key"],
+                row["job_id"],
+                row["ledger_status"],
+                row["new_status"],
+                row["reason"],
+            )
 
 
 def configure_moto(endpoint: str) -> None:
@@ -148,9 +175,3 @@ def configure_moto(endpoint: str) -> None:
         method="POST",
     )
     urllib.request.urlopen(request, timeout=10).read()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

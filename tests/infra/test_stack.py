@@ -141,21 +141,105 @@ def test_batch(synthesized: tuple[Any, Template]) -> None:
     assert {"Action": "RETRY", "OnExitCode": "75"} in rules
     assert rules[-1] == {"Action": "EXIT", "OnReason": "*"}
     assert "Image" in container and "JobRoleArn" in container
+    # ECS-on-EC2 gives botocore no region: the job definition names it.
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == {"Ref": "AWS::Region"}
 
 
 def test_completion_rule_and_alarms(synthesized: tuple[Any, Template]) -> None:
     _, template = synthesized
     rules = [r["Properties"] for r in resources(template, "AWS::Events::Rule").values()]
-    completion = next(r for r in rules if r.get("Targets"))
+    completion = next(r for r in rules if r.get("Targets") and "EventPattern" in r)
     assert completion["EventPattern"]["source"] == ["aws.batch"]
     assert completion["EventPattern"]["detail-type"] == ["Batch Job State Change"]
     assert "jobQueue" in completion["EventPattern"]["detail"]
     assert "DeadLetterConfig" in completion["Targets"][0]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 2
+    assert len(alarms) == 3  # the two DLQs, failed jobs
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email"})
     for group in resources(template, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30
+
+
+def function_named(template: Template, handler: str) -> str:
+    """The logical id of the Lambda function with this handler."""
+    functions = resources(template, "AWS::Lambda::Function")
+    [name] = [n for n, f in functions.items() if f["Properties"].get("Handler") == handler]
+    return name
+
+
+def role_statements(template: Template, function: str) -> list[dict[str, Any]]:
+    """Every statement of every policy attached to the function's role."""
+    role = resources(template, "AWS::Lambda::Function")[function]["Properties"]["Role"]
+    role_ref = {"Ref": role["Fn::GetAtt"][0]}
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if role_ref in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else actions
+
+
+def test_failed_completions_go_to_a_queue_with_an_alarm(synthesized: tuple[Any, Template]) -> None:
+    _, template = synthesized
+    completion = function_named(template, "completion_lambda.handler.handler")
+    [config] = [
+        c["Properties"]
+        for c in resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": completion}
+    ]
+    assert config["MaximumRetryAttempts"] == 2
+    queue_arn = config["DestinationConfig"]["OnFailure"]["Destination"]
+    queue = queue_arn["Fn::GetAtt"][0]
+    assert resources(template, "AWS::SQS::Queue")[queue]["Properties"]["SqsManagedSseEnabled"]
+    assert any(
+        "sqs:SendMessage" in actions_of(s) and s["Resource"] == queue_arn
+        for s in role_statements(template, completion)
+    )
+    [alarm] = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
+        in a["Properties"].get("Dimensions", [])
+    ]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Threshold"] == 0 and alarm["AlarmActions"]
+
+
+def test_reconcile_runs_every_15_minutes_with_only_what_it_needs(
+    synthesized: tuple[Any, Template],
+) -> None:
+    _, template = synthesized
+    reconcile = function_named(template, "completion_lambda.reconcile.handler")
+    [schedule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
+    assert schedule["ScheduleExpression"] == "rate(15 minutes)"
+    assert [t["Arn"] for t in schedule["Targets"]] == [{"Fn::GetAtt": [reconcile, "Arn"]}]
+    granted = {
+        action: statement["Resource"]
+        for statement in role_statements(template, reconcile)
+        for action in actions_of(statement)
+        if not action.startswith("logs:")
+    }
+    [table] = resources(template, "AWS::DynamoDB::GlobalTable")
+    table_arn = {"Fn::GetAtt": [table, "Arn"]}
+    assert granted == {
+        "dynamodb:Query": {"Fn::Join": ["", [table_arn, "/index/by_status"]]},
+        "dynamodb:GetItem": table_arn,
+        "dynamodb:PutItem": table_arn,
+        "dynamodb:UpdateItem": table_arn,
+        "batch:DescribeJobs": "*",
+    }
+    environment = resources(template, "AWS::Lambda::Function")[reconcile]["Properties"]
+    assert "CONVEYOR_LEDGER_TABLE" in environment["Environment"]["Variables"]
 
 
 def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Template]) -> None:
@@ -176,7 +260,11 @@ def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Templ
     assert expected <= files
     assert {f.split("/")[0] for f in files} == {"conveyor", "trigger_lambda", "completion_lambda"}
     handlers = {f["Properties"]["Handler"] for f in functions if "S3Key" in f["Properties"]["Code"]}
-    assert handlers == {"trigger_lambda.handler.handler", "completion_lambda.handler.handler"}
+    assert handlers == {
+        "trigger_lambda.handler.handler",
+        "completion_lambda.handler.handler",
+        "completion_lambda.reconcile.handler",
+    }
 
 
 def test_outputs_carry_every_setting(synthesized: tuple[Any, Template]) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -225,3 +229,54 @@ def test_newer_upload_of_the_same_key_is_its_own_job(stack: Stack, handler: Any)
     assert deliver(stack, handler, [m2]) == []
     versions = {j["parameters"]["version_id"] for j in jobs_by_key(stack)["same.txt"]}
     assert versions == {first["VersionId"], second["VersionId"]}
+
+
+def cold_start(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Import the handler as Lambda's init does, in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
+    script = (
+        "from trigger_lambda import handler; print('built', handler.trigger.cache_info().currsize)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**env, "AWS_LAMBDA_FUNCTION_NAME": "conveyor-trigger", **environ},
+        timeout=60,
+    )
+
+
+LAMBDA_SETTINGS = {
+    "CONVEYOR_LEDGER_TABLE": "ledger",
+    "CONVEYOR_JOB_QUEUE": "queue",
+    "CONVEYOR_JOB_DEFINITION": "definition",
+}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {**LAMBDA_SETTINGS, "CONVEYOR_ROUTES": '[{"match": "*", "transform": "h265"}]'},
+            "cannot start: CONVEYOR_ROUTES rule 1 .*unknown transform 'h265'",
+        ),
+        (
+            {**LAMBDA_SETTINGS, "CONVEYOR_ROUTES": "[{"},
+            "cannot start: CONVEYOR_ROUTES is not valid",
+        ),
+        ({"CONVEYOR_JOB_QUEUE": "queue"}, "cannot start: missing settings: CONVEYOR_LEDGER_TABLE"),
+    ],
+)
+def test_invalid_settings_fail_the_lambda_init_in_one_line(
+    environ: dict[str, str], message: str
+) -> None:
+    done = cold_start(environ)
+    assert done.returncode != 0, done.stdout
+    [line] = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
+    assert line["level"] == "ERROR" and re.match(message, line["message"]), line
+
+
+def test_valid_settings_build_the_trigger_at_lambda_init() -> None:
+    done = cold_start({**LAMBDA_SETTINGS, "CONVEYOR_ROUTES": COPY_EVERYTHING})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("built 1")

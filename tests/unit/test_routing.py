@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from batch_job.transforms import REGISTRY
 from conveyor.errors import ConfigError
-from conveyor.routing import DEFAULT_ROUTES, parse_routes, route
+from conveyor.routing import DEFAULT_ROUTES, TRANSFORMS, check_transform, parse_routes, route
 
 
 def test_first_match_wins_and_sizes_bound() -> None:
@@ -49,8 +50,25 @@ def test_defaults_route_videos_only() -> None:
         ('[{"match": "*", "transform": "copy", "min_size": 9, "max_size": 1}]', "larger than"),
         ('[{"match": "", "transform": "copy"}]', "'match' must be a non-empty string"),
         ('[{"match": "*", "transform": "copy", "min_size": true}]', "'min_size'"),
+        (
+            '[{"match": "*", "transform": "copy"}, {"match": "*.mov", "transform": "h265"}]',
+            "rule 2 .*unknown transform 'h265'; known: copy, gzip, command, h264-720p",
+        ),
+        ('[{"match": "*", "transform": "H264-720P"}]', "unknown transform 'H264-720P'"),
     ],
 )
 def test_invalid_routes_point_at_the_rule(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_routes(text)
+
+
+def test_the_core_knows_exactly_the_workers_transforms() -> None:
+    """The core cannot import the worker; this keeps its list from drifting from the registry."""
+    assert sorted(TRANSFORMS) == sorted(REGISTRY)
+    assert {r.transform for r in DEFAULT_ROUTES} <= set(TRANSFORMS)
+
+
+def test_check_transform_names_the_known_ones() -> None:
+    assert check_transform("gzip") == "gzip"
+    with pytest.raises(ConfigError, match=r"^--transform: unknown transform 'zip'; known: copy"):
+        check_transform("zip", "--transform")

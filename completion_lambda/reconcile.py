@@ -1,0 +1,53 @@
+"""Lambda entry point, every 15 minutes: what `conveyor reconcile` does, with EMF metrics.
+
+The completion Lambda's failed invocations end in its failure queue; this puts the ledger right
+for them (and for any other event lost on the way) from what Batch says of each job.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from conveyor import settings
+from conveyor.aws import clients
+from conveyor.ledger.store import Ledger
+from conveyor.reconcile import JOB_LOST, reconcile
+
+logger = Logger(service="conveyor-reconcile")
+copy_config_to_registered_loggers(source_logger=logger, include={"conveyor", "completion_lambda"})
+metrics = Metrics(namespace="Conveyor", service="conveyor-reconcile")
+
+
+@cache
+def _clients() -> tuple[Ledger, Any]:
+    """Built once per container, on the first invocation."""
+    table = settings.require([settings.LEDGER_TABLE])[settings.LEDGER_TABLE]
+    dynamodb, batch = clients("dynamodb", "batch")
+    return Ledger(dynamodb, table), batch
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    ledger, batch = _clients()
+    rows = reconcile(ledger, batch)
+    for row in rows:
+        if row["action"] == "updated":
+            logger.warning("ledger entry reconciled from Batch", extra=row)
+    counts = summary(rows)
+    metrics.add_metric(name="EntriesChecked", unit=MetricUnit.Count, value=counts["checked"])
+    metrics.add_metric(name="EntriesReconciled", unit=MetricUnit.Count, value=counts["updated"])
+    metrics.add_metric(name="JobsLost", unit=MetricUnit.Count, value=counts["lost"])
+    return counts
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """How many entries were asked about, changed, and found lost."""
+    actions = Counter(row["action"] for row in rows)
+    lost = sum(1 for row in rows if row["action"] == "updated" and row["reason"] == JOB_LOST)
+    return {"checked": len(rows), "updated": actions["updated"], "lost": lost}

@@ -1,0 +1,55 @@
+"""`conveyor reconcile`: ledger entries whose last job state change never arrived, from Batch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import typer
+
+from conveyor import settings
+from conveyor.aws import clients
+from conveyor.cli.operate import DryRun, JsonFlag, _report
+from conveyor.durations import parse_duration
+from conveyor.errors import ConveyorError
+from conveyor.ledger.store import Ledger
+from conveyor.local import state
+from conveyor.reconcile import reconcile as reconcile_entries
+
+LOCAL_STACK = (
+    "this is the local stack (`conveyor local up`), whose Batch is moto's and would call every "
+    "job SUCCEEDED; `conveyor local up` reconciles by itself every minute, asking its executor"
+)
+
+
+def reconcile(
+    older_than: Annotated[
+        str, typer.Option(help="Only entries unchanged for longer than this (15m, 2h).")
+    ] = "15m",
+    dry_run: DryRun = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask Batch about jobs the ledger still has in flight, and record what it says.
+
+    Example: [bold]conveyor reconcile --older-than 1h --dry-run[/]
+    For each SUBMITTED, PENDING, RUNNABLE, STARTING or RUNNING entry unchanged for longer than
+    --older-than, DescribeJobs' answer goes through the same rules as the job's events; a job
+    Batch no longer knows becomes FAILED, "job lost". Running it again changes nothing.
+    """
+    threshold = parse_duration(older_than)
+    values = settings.require([settings.LEDGER_TABLE])
+    if is_local_stack(os.environ, state.read()):
+        raise ConveyorError(LOCAL_STACK)
+    dynamodb, batch = clients("dynamodb", "batch")
+    ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
+    rows = reconcile_entries(ledger, batch, older_than=threshold, dry_run=dry_run)
+    _report(rows, as_json, "reconcile")
+
+
+def is_local_stack(environ: Mapping[str, str], running: Mapping[str, Any] | None) -> bool:
+    """Whether Batch calls would go to a running `conveyor local up`'s moto server."""
+    endpoint = environ.get("AWS_ENDPOINT_URL_BATCH") or environ.get("AWS_ENDPOINT_URL")
+    if running is None or not endpoint:
+        return False
+    return endpoint.rstrip("/") == str(running.get("endpoint", "")).rstrip("/")

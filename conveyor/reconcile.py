@@ -1,0 +1,151 @@
+"""Ledger entries whose job state change never arrived, put right from what Batch says of the job.
+
+EventBridge and the completion Lambda can each drop an event after their retries; the ledger then
+says RUNNING for a job long finished. Reconciling asks Batch (DescribeJobs) about every entry that
+has not moved for a while and applies its answer through the same transition rules as the events,
+so it can only move an entry forward, and a second run changes nothing. A job Batch no longer knows
+becomes FAILED, "job lost".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from conveyor.clock import iso, utcnow
+from conveyor.events.batch import DETAIL_TYPE, JobStateChange, parse_job_state_change
+from conveyor.ledger import transitions
+from conveyor.ledger.status import Status
+from conveyor.ledger.store import Ledger
+
+DEFAULT_OLDER_THAN = timedelta(minutes=15)
+"""An entry unchanged this long is asked about; younger ones may just have an event on its way."""
+DESCRIBE_LIMIT = 100
+"""DescribeJobs takes at most this many job ids a call."""
+JOB_LOST = "job lost"
+OPEN = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
+"""The statuses of a job still in flight: the only ones an event can still be missing for."""
+
+Item = Mapping[str, Any]
+
+
+class JobDescriber(Protocol):
+    """A Batch client, or anything answering DescribeJobs the same way (the local executor)."""
+
+    def describe_jobs(self, *, jobs: list[str]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What Batch's answer means for one entry: the change to apply, and whether it applies."""
+
+    change: JobStateChange
+    batch_status: str | None
+    """What Batch says of the job; None when Batch does not know it."""
+    becomes: Item | None
+    """The entry after the change, or None when the ledger already knows as much."""
+
+
+def due(item: Item, cutoff: str) -> bool:
+    """An entry to ask about: it names a job and has not changed since `cutoff` (ISO time)."""
+    return bool(item.get("job_id")) and str(item.get("updated_at", "")) < cutoff
+
+
+def change_for(item: Item, job: Mapping[str, Any] | None) -> JobStateChange:
+    """Batch's description of the entry's job as a state change, or FAILED "job lost" without one.
+
+    The description goes through the events' own parser; the object version always comes from
+    the entry, so the answer can only ever land on the entry that asked.
+    """
+    identity = {
+        "bucket": item["bucket"],
+        "key": item["object_key"],
+        "version_id": item.get("version_id") or "",
+        "etag": item.get("etag") or "",
+    }
+    if job is not None:
+        event = {"detail-type": DETAIL_TYPE, "source": "aws.batch", "detail": job}
+        parsed = parse_job_state_change(event)
+        return replace(parsed, parameters={**parsed.parameters, **identity})
+    return JobStateChange(
+        job_id=item["job_id"],
+        status=Status.FAILED,
+        parameters=identity,
+        job_name=item.get("job_name", ""),
+        job_queue=item.get("job_queue", ""),
+        job_definition=item.get("job_definition", ""),
+        status_reason=JOB_LOST,
+        created_at=item.get("job_created_at"),
+        attempt=int(item.get("attempt", 1)),
+    )
+
+
+def judge(item: Item, job: Mapping[str, Any] | None, now: str) -> Verdict:
+    """The change Batch's answer brings to `item`, decided by the ledger's own rules."""
+    change = change_for(item, job)
+    return Verdict(
+        change=change,
+        batch_status=str(job["status"]) if job is not None else None,
+        becomes=transitions.apply(item, change, now),
+    )
+
+
+def describe(batch: JobDescriber, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Batch's description of each job it still knows, `DESCRIBE_LIMIT` ids a call."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(job_ids), DESCRIBE_LIMIT):
+        answer = batch.describe_jobs(jobs=list(job_ids[start : start + DESCRIBE_LIMIT]))
+        found.update({job["jobId"]: job for job in answer.get("jobs", [])})
+    return found
+
+
+def stale_entries(ledger: Ledger, cutoff: str) -> list[Item]:
+    """Entries in flight that have not changed since `cutoff`, oldest first (from the index)."""
+    items: Iterable[Item] = (item for status in OPEN for item in ledger.by_status(status))
+    return sorted((i for i in items if due(i, cutoff)), key=lambda i: i["updated_at"])
+
+
+def reconcile(
+    ledger: Ledger,
+    batch: JobDescriber,
+    *,
+    older_than: timedelta = DEFAULT_OLDER_THAN,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Ask Batch about every entry in flight unchanged for `older_than`; apply what it says.
+
+    Returns one row per entry asked about: `action` is "updated", "would update" (dry run) or
+    "unchanged" (the ledger already knew as much, or an event got there first).
+    """
+    moment = now or utcnow()
+    entries = stale_entries(ledger, iso(moment - older_than))
+    jobs = describe(batch, list(dict.fromkeys(str(item["job_id"]) for item in entries)))
+    rows = []
+    for item in entries:
+        verdict = judge(item, jobs.get(str(item["job_id"])), iso(moment))
+        if verdict.becomes is None:
+            action = "unchanged"
+        elif dry_run:
+            action = "would update"
+        else:
+            action = "updated" if ledger.apply(verdict.change) else "unchanged"
+        rows.append(_row(item, verdict, action))
+    return rows
+
+
+def _row(item: Item, verdict: Verdict, action: str) -> dict[str, Any]:
+    becomes = verdict.becomes if action != "unchanged" else None
+    return {
+        "key": item["object_key"],
+        "version_id": item.get("version_id"),
+        "job_id": item["job_id"],
+        "updated_at": item["updated_at"],
+        "ledger_status": item["status"],
+        "batch_status": verdict.batch_status,
+        "action": action,
+        "new_status": becomes["status"] if becomes else None,
+        "reason": verdict.change.status_reason if becomes else "",
+    }
