@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any
 
@@ -10,7 +9,8 @@ import typer
 
 from conveyor import settings
 from conveyor.aws import client
-from conveyor.cli import render
+from conveyor.cli import guard, render
+from conveyor.cli.text import to_json
 from conveyor.clock import iso, utcnow
 from conveyor.durations import since as since_moment
 from conveyor.errors import NotFound
@@ -46,6 +46,8 @@ def jobs(
 
     Example: [bold]conveyor jobs --status FAILED --since 1d[/]
     """
+    key_prefix = guard.not_empty(key_prefix, "--key-prefix")
+    since = guard.not_empty(since, "--since")
     values = settings.require([settings.LEDGER_TABLE, settings.STAGING_BUCKET])
     rows = list_versions(
         _ledger(values),
@@ -56,7 +58,7 @@ def jobs(
         limit=limit,
     )
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(to_json(rows))
     else:
         render.jobs_table(rows)
 
@@ -84,7 +86,7 @@ def show(
         raise NotFound(f"the ledger has no record of {what}")
     rows = [public(item) for item in items]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(to_json(rows))
     else:
         render.versions(rows)
 

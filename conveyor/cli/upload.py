@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +15,11 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from conveyor import settings
 from conveyor.aws import client
+from conveyor.cli.render import grid_table
+from conveyor.cli.text import literal, to_json, visible
 from conveyor.errors import ConveyorError
 from conveyor.upload.digest import digests
 from conveyor.upload.plan import Action, plan
@@ -27,7 +27,7 @@ from conveyor.upload.send import FileResult, files, remotes, send
 
 
 def upload(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to upload.")],
+    paths: Annotated[list[str], typer.Argument(help="Files or folders to upload.")],
     key_prefix: Annotated[str, typer.Option(help="Put before every key, e.g. videos/.")] = "",
     force: Annotated[bool, typer.Option(help="Upload even when the content is there.")] = False,
     dry_run: Annotated[
@@ -41,21 +41,24 @@ def upload(
 
     Example: [bold]conveyor upload clips/ --key-prefix videos/[/]
     Content is compared by checksum (CRC64NVME, or the SHA-256 recorded at upload), never by size
-    and modification time.
+    and modification time. An empty path is refused: write . for the current folder.
     """
+    if "" in paths:  # Path("") is ".": an unset shell variable would upload the whole folder
+        raise ConveyorError("an empty path names no file; write . for the current folder")
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise ConveyorError(f"no such file or folder: {', '.join(missing)}")
+    found = files([Path(p) for p in paths], key_prefix)
     values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
     buckets = {
         "staging": values[settings.STAGING_BUCKET],
         "archive": values[settings.ARCHIVE_BUCKET],
     }
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise ConveyorError(f"no such file or folder: {', '.join(missing)}")
     s3 = client("s3")
     progress_console = Console(stderr=True)
     results: list[FileResult] = []
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -64,10 +67,10 @@ def upload(
         transient=True,
         disable=as_json,
     ) as progress:
-        for path, key in files(paths, key_prefix):
+        for path, key in found:
             size = path.stat().st_size
             try:
-                task = progress.add_task(f"hashing {path.name}", total=size)
+                task = progress.add_task(f"hashing {visible(path.name)}", total=size)
                 local = digests(path, lambda n, t=task: progress.advance(t, n))
                 progress.remove_task(task)
                 action, reason = plan(local, remotes(s3, buckets, key), force=force)
@@ -77,7 +80,7 @@ def upload(
                 if dry_run:
                     results.append(FileResult(str(path), key, "would upload", reason, size))
                     continue
-                task = progress.add_task(f"sending {path.name}", total=size)
+                task = progress.add_task(f"sending {visible(path.name)}", total=size)
                 seconds = send(
                     s3,
                     path,
@@ -91,7 +94,7 @@ def upload(
             except Exception as err:  # one file's failure never stops the others
                 results.append(FileResult(str(path), key, "failed", _reason(err)))
     if as_json:
-        typer.echo(json.dumps([r.as_json() for r in results], indent=2, ensure_ascii=False))
+        typer.echo(to_json([r.as_json() for r in results]))
     else:
         _summary(results)
     if any(r.action == "failed" for r in results):
@@ -108,12 +111,21 @@ def _reason(err: Exception) -> str:
 
 def _summary(results: list[FileResult]) -> None:
     console = Console()
-    table = Table(title="conveyor upload", title_justify="left")
-    for column in ("file", "key", "action", "reason", "MB", "MB/s"):
-        table.add_column(column, overflow="fold")
+    table = grid_table(title="conveyor upload")
+    for column in ("file", "key", "action", "reason"):
+        table.add_column(column, overflow="fold", ratio=1)
+    for column in ("MB", "MB/s"):
+        table.add_column(column, no_wrap=True, justify="right")
     for r in results:
         rate = f"{r.bytes / r.seconds / 1e6:.1f}" if r.seconds else ""
-        table.add_row(r.path, r.key, r.action, r.reason, f"{r.bytes / 1e6:.1f}", rate)
+        table.add_row(
+            literal(r.path),
+            literal(r.key),
+            literal(r.action),
+            literal(r.reason),
+            f"{r.bytes / 1e6:.1f}",
+            rate,
+        )
     console.print(table)
     counts = {a: sum(r.action == a for r in results) for a in ("uploaded", "skipped", "failed")}
     sent = sum(r.bytes for r in results if r.action == "uploaded")

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
+from conveyor.ledger.schema import PARTITION_KEY, SORT_KEY
 from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 
@@ -49,6 +50,25 @@ def public(item: Mapping[str, Any]) -> dict[str, Any]:
     return view
 
 
+def reason(view: Mapping[str, Any]) -> str:
+    """The one reason a person needs for a version in a listing.
+
+    Batch's own reason for a failure ("Essential container in task exited") says nothing: the
+    worker's recorded error does. A success needs none; SUPERSEDED keeps the worker's verdict even
+    after Batch's SUCCEEDED event overwrote `status_reason`.
+    """
+    status = view.get("status")
+    if status == Status.SUCCEEDED:
+        return ""
+    if status == Status.FAILED:
+        return view.get("error") or view.get("status_reason") or ""
+    if status == Status.SUPERSEDED:
+        verdicts = [h for h in view.get("history", []) if h.get("status") == Status.SUPERSEDED]
+        if verdicts and verdicts[-1].get("reason"):
+            return verdicts[-1]["reason"]
+    return view.get("status_reason") or ""
+
+
 def list_versions(
     ledger: Ledger,
     *,
@@ -58,15 +78,27 @@ def list_versions(
     since: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Newest update first, except a bare prefix listing, which comes in key order."""
+    """The newest `limit` versions, newest update first.
+
+    A bare prefix listing reads the bucket index, which is in key order: every version under the
+    prefix is read and only the newest `limit` are kept (memory stays bounded by `limit`).
+    """
     items: Iterable[Mapping[str, Any]]
     if status is not None:
-        items = ledger.by_status(status, since=since, key_prefix=key_prefix)
+        items = islice(ledger.by_status(status, since=since, key_prefix=key_prefix), limit)
     elif key_prefix:
-        items = ledger.under_prefix(bucket, key_prefix, since=since)
+        items = heapq.nlargest(
+            limit, ledger.under_prefix(bucket, key_prefix, since=since), key=_recency
+        )
     else:
-        items = _newest_first(ledger.by_status(s, since=since) for s in Status)
-    return [public(item) for item in islice(items, limit)]
+        items = islice(_newest_first(ledger.by_status(s, since=since) for s in Status), limit)
+    return [public(item) for item in items]
+
+
+def _recency(item: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Last change first; a claim not yet submitted has only its creation time."""
+    moment = item.get("updated_at") or item.get("created_at") or ""
+    return moment, item.get(PARTITION_KEY, ""), item.get(SORT_KEY, "")
 
 
 def _newest_first(streams: Iterable[Iterator[Mapping[str, Any]]]) -> Iterator[Mapping[str, Any]]:

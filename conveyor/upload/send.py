@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from boto3.s3.transfer import TransferConfig
 
+from conveyor.errors import ConveyorError
 from conveyor.s3 import head_or_none
 from conveyor.upload.plan import SHA256_METADATA, Digests, Remote
 
@@ -35,14 +36,22 @@ class FileResult:
         return asdict(self)
 
 
-def files(paths: list[Path], key_prefix: str) -> Iterator[tuple[Path, str]]:
-    """Each file with its key: a file's name, or a folder's files by their path inside it."""
+def files(paths: list[Path], key_prefix: str) -> list[tuple[Path, str]]:
+    """Each file with its key: a file's name, or a folder's files by their path inside it.
+
+    A prefix starting with `/` is refused before anything is read: `/abs/x` and `abs/x` are two
+    keys that the archive and output buckets would then hold side by side.
+    """
+    if key_prefix.startswith("/"):
+        raise ConveyorError(f"--key-prefix {key_prefix!r} starts with '/': keys never do")
+    found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            for found in sorted(p for p in path.rglob("*") if p.is_file()):
-                yield found, key_prefix + found.relative_to(path).as_posix()
+            inside = sorted(p for p in path.rglob("*") if p.is_file())
+            found += [(p, key_prefix + p.relative_to(path).as_posix()) for p in inside]
         else:
-            yield path, key_prefix + path.name
+            found.append((path, key_prefix + path.name))
+    return found
 
 
 def remotes(s3: Any, buckets: dict[str, str], key: str) -> list[Remote]:

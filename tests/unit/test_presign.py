@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -77,8 +78,9 @@ def test_h264_reads_with_the_signed_headers(monkeypatch: pytest.MonkeyPatch) -> 
         seen.append(argv)
         return subprocess.CompletedProcess(argv, 0, report, b"")
 
-    def fake_filter(argv: list[str], sink: object, **_: object) -> Finished:
+    def fake_filter(argv: list[str], sink: object, **kw: Any) -> Finished:
         seen.append(list(argv))
+        kw["on_stderr"]("progress=end")  # ffmpeg's last -progress line: it read to the end
         return Finished(0, "")
 
     monkeypatch.setattr(ffmpeg.subprocess, "run", fake_run)
