@@ -8,9 +8,9 @@ from typing import Any
 
 from batch_job.config import Job
 from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.transitions import identity_fields
+from conveyor.status import Status
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.aws import client
-from conveyor.local.provision import provision
+from conveyor_local.provision import provision
 
 MiB = 1024 * 1024
 

@@ -139,7 +139,7 @@ def run_ffmpeg_benchmark(
     two cores): the part of the difference that is the local server's, not the worker's.
     """
     from batch_job.transforms.ffmpeg import Profile, ffmpeg_args
-    from conveyor.local.media import make_video
+    from conveyor_local.media import make_video
 
     source = make_video(
         folder / f"source-{seconds}.mp4", width=1920, height=1080, seconds=seconds, faststart=False

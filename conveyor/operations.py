@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from conveyor.ledger.status import Status
+from conveyor.status import Status
 
 UPLOAD_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
 """PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload."""

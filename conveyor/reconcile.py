@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from conveyor.clock import iso, utcnow
 from conveyor.events.batch import DETAIL_TYPE, JobStateChange, parse_job_state_change
 from conveyor.ledger import transitions
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
+from conveyor.status import Status
 
 DEFAULT_OLDER_THAN = timedelta(minutes=15)
 """An entry unchanged this long is asked about; younger ones may just have an event on its way."""

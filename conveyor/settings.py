@@ -35,6 +35,11 @@ ALL = (
 )
 
 
+def output_name(setting: str) -> str:
+    """The stack output carrying a setting: CONVEYOR_STAGING_BUCKET -> ConveyorStagingBucket."""
+    return "".join(part.capitalize() for part in setting.split("_"))
+
+
 def require(names: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Read the named settings, failing at once with every missing name, not later with one."""
     env = os.environ if environ is None else environ

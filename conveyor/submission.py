@@ -9,9 +9,9 @@ from typing import Any
 from conveyor.clock import millis, utcnow
 from conveyor.events.batch import JobStateChange
 from conveyor.jobs import PARAMETERS, job_name
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion
+from conveyor.status import Status
 
 
 def submit(

@@ -8,7 +8,7 @@ from aws_cdk import aws_s3_notifications as notifications
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from conveyor.local.provision import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
+from conveyor.provisioning import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT
 
 
 def dead_letter_queue(scope: Construct, id: str) -> sqs.Queue:

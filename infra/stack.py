@@ -10,7 +10,6 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from conveyor import settings
-from conveyor.cli.context import output_name
 from conveyor.routing import parse_routes
 from infra.compute import Compute
 from infra.functions import Functions
@@ -169,4 +168,4 @@ class ConveyorStack(Stack):
             settings.LOG_GROUP: compute.log_group.log_group_name,
         }
         for name, value in outputs.items():
-            CfnOutput(self, output_name(name), value=value, description=name)
+            CfnOutput(self, settings.output_name(name), value=value, description=name)

@@ -8,6 +8,8 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from conveyor.provisioning import ABORT_MULTIPART_AFTER_DAYS
+
 
 class Storage(Construct):
     def __init__(
@@ -41,7 +43,11 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="staging/",
             lifecycle_rules=[
-                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))
+                s3.LifecycleRule(
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        ABORT_MULTIPART_AFTER_DAYS
+                    )
+                )
             ],
             cors=[
                 s3.CorsRule(
@@ -53,7 +59,11 @@ class Storage(Construct):
                 )
             ],
         )
-        archive_rules = [s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))]
+        archive_rules = [
+            s3.LifecycleRule(
+                abort_incomplete_multipart_upload_after=Duration.days(ABORT_MULTIPART_AFTER_DAYS)
+            )
+        ]
         if archive_transition_days:
             archive_rules.append(
                 s3.LifecycleRule(
@@ -81,6 +91,10 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="output/",
             lifecycle_rules=[
-                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))
+                s3.LifecycleRule(
+                    abort_incomplete_multipart_upload_after=Duration.days(
+                        ABORT_MULTIPART_AFTER_DAYS
+                    )
+                )
             ],
         )

@@ -48,7 +48,7 @@ def moto_endpoint() -> Iterator[str]:
     """One moto server for the whole run; Batch in simple mode so SubmitJob needs no Docker."""
     from moto.server import ThreadedMotoServer
 
-    from conveyor.local.stack import configure_moto
+    from conveyor_local.stack import configure_moto
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -104,8 +104,8 @@ class Stack:
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Stack:
     """Provision buckets, queue and ledger like `conveyor local provision`, plus a Batch queue."""
     from conveyor.aws import client
-    from conveyor.local.compute import provision_compute
-    from conveyor.local.provision import provision
+    from conveyor_local.compute import provision_compute
+    from conveyor_local.provision import provision
 
     name = f"t{uuid.uuid4().hex[:10]}"
     s3, sqs, dynamodb, batch = (client(s) for s in ("s3", "sqs", "dynamodb", "batch"))

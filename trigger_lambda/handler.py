@@ -20,11 +20,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from conveyor.aws import clients
 from conveyor.errors import ConfigError
 from conveyor.events.s3 import parse_body, parse_message
-from conveyor.ledger.store import Ledger
-from trigger_lambda.config import TriggerConfig
+from trigger_lambda.factory import build_trigger
 from trigger_lambda.service import Trigger
 
 logger = Logger(service="conveyor-trigger")
@@ -35,9 +33,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @cache
 def trigger() -> Trigger:
     """Built once per container (clients and settings); in Lambda at cold start, see below."""
-    config = TriggerConfig.from_env()
-    dynamodb, batch, s3 = clients("dynamodb", "batch", "s3")
-    return Trigger(config=config, ledger=Ledger(dynamodb, config.ledger_table), batch=batch, s3=s3)
+    return build_trigger()
 
 
 def cold_start() -> None:
@@ -51,8 +47,8 @@ def cold_start() -> None:
         raise
 
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by Lambda; the CLI and local stack import
-    cold_start()  # this module before their settings exist, and build the trigger on first use
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # set by Lambda; tests import this module
+    cold_start()  # before their settings exist, and build the trigger on first use
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

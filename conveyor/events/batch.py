@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conveyor.errors import BadEvent
-from conveyor.ledger.status import TERMINAL, Status
+from conveyor.status import TERMINAL, Status
 
 DETAIL_TYPE = "Batch Job State Change"
 

@@ -24,9 +24,9 @@ from conveyor.ledger.schema import (
     STATUS_INDEX,
     primary_key,
 )
-from conveyor.ledger.status import Status
 from conveyor.objects import ObjectVersion
 from conveyor.s3 import error_code
+from conveyor.status import Status
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 from conveyor.clock import iso_from_millis
 from conveyor.events.batch import JobStateChange
 from conveyor.ledger.schema import primary_key
-from conveyor.ledger.status import RANK, TERMINAL, Status
 from conveyor.objects import version_ref
+from conveyor.status import RANK, TERMINAL, Status
 
 Item = dict[str, Any]
 

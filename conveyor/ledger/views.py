@@ -8,8 +8,8 @@ from itertools import islice
 from typing import Any
 
 from conveyor.ledger.schema import PARTITION_KEY, SORT_KEY
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
+from conveyor.status import Status
 
 PUBLIC_FIELDS = (
     "bucket",

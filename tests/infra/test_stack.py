@@ -18,8 +18,8 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Annotations, Match, Template
 
 from conveyor import settings
-from conveyor.cli.context import output_name
 from conveyor.jobs import COMMAND, ENTRYPOINT
+from conveyor.settings import output_name
 from infra.app import build
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
-from conveyor.cli.main import app
+from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import deliver, jobs_by_key
@@ -25,7 +25,7 @@ REQUIRED = ("bucket", "key", "version_id", "status", "job_id", "transform", "sta
 
 def conveyor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", *args],
+        [sys.executable, "-m", "conveyor_cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -161,7 +161,7 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_settings_from_a_deployed_stack(history: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     from conveyor.aws import client
-    from conveyor.cli.context import output_name
+    from conveyor.settings import output_name
 
     outputs = {
         output_name(name): {"Value": history.settings[name]}

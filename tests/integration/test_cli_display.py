@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
-from conveyor.cli.main import app
-from conveyor.cli.text import visible
 from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
 from conveyor.objects import ObjectVersion
+from conveyor.status import Status
+from conveyor_cli.main import app
+from conveyor_cli.text import visible
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import deliver, jobs_by_key, ledger
@@ -114,7 +114,7 @@ def test_keys_are_printed_literally_by_every_command(stack: Stack) -> None:
 def test_an_error_naming_a_key_is_one_escaped_line(stack: Stack) -> None:
     key = "no/[/]\x1b[2J\nforged line"
     done = subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", "show", key],
+        [sys.executable, "-m", "conveyor_cli", "show", key],
         capture_output=True,
         text=True,
         env=dict(os.environ),

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
-from conveyor.cli import guard
-from conveyor.cli.main import app
 from conveyor.errors import ConveyorError
+from conveyor_cli import guard
+from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import deliver, jobs_by_key

@@ -26,7 +26,7 @@ def local_stack(tmp_path: Path) -> Iterator[tuple[dict, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
     env.update(CONVEYOR_HOME=str(tmp_path), COLUMNS="200")
     process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor.cli", "local", "up", "--port", str(free_port())],
+        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port())],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**env, "CONVEYOR_ROUTES": ROUTES},
@@ -46,7 +46,7 @@ def local_stack(tmp_path: Path) -> Iterator[tuple[dict, dict[str, str]]]:
 def conveyor(env: dict[str, str], *args: str) -> list[dict] | None:
     """The command's JSON, or None when the ledger has no record yet (exit 1, "no record")."""
     done = subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", *args, "--json"],
+        [sys.executable, "-m", "conveyor_cli", *args, "--json"],
         capture_output=True,
         text=True,
         env=env,

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from conveyor.local.media import make_video
+from conveyor_local.media import make_video
 from tests.conftest import free_port
 
 
@@ -29,7 +29,7 @@ def conveyor_env(home: Path) -> dict[str, str]:
 def test_demo_end_to_end(tmp_path: Path) -> None:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", "demo"],
+        [sys.executable, "-m", "conveyor_cli", "demo"],
         capture_output=True,
         text=True,
         env=conveyor_env(tmp_path),
@@ -46,7 +46,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
 def start_local_up(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], dict]:
     """`conveyor local up` as a process, once it has recorded itself in `home`/local.json."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor.cli", "local", "up", "--port", str(free_port()), *args],
+        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port()), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -88,7 +88,7 @@ def test_local_up_serves_other_terminals_and_stops_cleanly(
     rows: list[dict] = []
     while time.monotonic() < deadline:
         listed = subprocess.run(
-            [sys.executable, "-m", "conveyor.cli", "jobs", "--json"],
+            [sys.executable, "-m", "conveyor_cli", "jobs", "--json"],
             capture_output=True,
             text=True,
             env=env,
@@ -116,7 +116,7 @@ def test_local_up_serves_other_terminals_and_stops_cleanly(
 
 def run_cli(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", *args],
+        [sys.executable, "-m", "conveyor_cli", *args],
         capture_output=True,
         text=True,
         env={**conveyor_env(home), **env},

@@ -21,7 +21,7 @@ KEY = "odd/[/] [x] [bold]b[/]old.mov"
 
 def test_setting_and_job_lines_are_never_wrapped_nor_read_as_markup(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor.cli", "local", "up", "--port", str(free_port())],
+        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port())],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

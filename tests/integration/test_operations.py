@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
-from conveyor.cli.main import app
+from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import deliver, jobs_by_key

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conveyor.cli.main import app
 from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
+from conveyor.status import Status
+from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import all_jobs, sqs_event
 from tests.integration.worker import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from conveyor.ledger.schema import BUCKET_INDEX, JOB_INDEX, STATUS_INDEX
-from conveyor.local.provision import MAX_RECEIVE_COUNT, provision
+from conveyor.provisioning import MAX_RECEIVE_COUNT
+from conveyor_local.provision import provision
 from tests.conftest import Stack
 
 

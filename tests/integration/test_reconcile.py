@@ -24,10 +24,10 @@ from conveyor.aws import client
 from conveyor.clock import iso, utcnow
 from conveyor.events.batch import JobStateChange, parse_job_state_change
 from conveyor.ledger import transitions
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
-from conveyor.local import state
 from conveyor.reconcile import JOB_LOST, reconcile
+from conveyor.status import Status
+from conveyor_local import state
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import COPY_EVERYTHING, deliver, jobs_by_key
@@ -104,7 +104,7 @@ def cli(*args: str) -> Any:
 
 
 def app() -> Any:
-    from conveyor.cli.main import app
+    from conveyor_cli.main import app
 
     return app
 
@@ -222,7 +222,7 @@ def test_bad_threshold_and_local_stack_are_refused(
 
 def conveyor(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conveyor.cli", *args],
+        [sys.executable, "-m", "conveyor_cli", *args],
         capture_output=True,
         text=True,
         env=dict(os.environ),
@@ -252,7 +252,7 @@ def test_scheduled_lambda_reconciles_and_prints_metrics(
 def test_local_up_reconciles_from_its_executor(monkeypatch: pytest.MonkeyPatch) -> None:
     """The completion handler fails on every final event; the loop records them from the
     executor, which knows a job failed where moto's Batch would say SUCCEEDED."""
-    from conveyor.local import stack as local_stack
+    from conveyor_local import stack as local_stack
 
     def drop_final(event: dict[str, Any], context: Any) -> Any:
         if event["detail"]["status"] in ("SUCCEEDED", "FAILED"):

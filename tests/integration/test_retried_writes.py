@@ -16,9 +16,9 @@ from completion_lambda import handler as completion_handler
 from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
 from conveyor.events.s3 import parse_body
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion
+from conveyor.status import Status
 from tests.conftest import Stack
 from tests.integration.faults import (
     FaultProxy,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from conveyor.cli.main import app
-from conveyor.upload.digest import digests
+from conveyor_cli.main import app
+from conveyor_cli.uploads.digest import digests
 from tests.conftest import Stack
 from tests.integration.worker import Uploaded, run_worker
 

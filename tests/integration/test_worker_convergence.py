@@ -10,7 +10,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from conveyor.cli.main import app
+from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.worker import (
     EXIT_BAD_INPUT,

@@ -11,8 +11,8 @@ from typing import Any
 
 from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
+from conveyor.status import Status
 from tests.conftest import Stack
 
 EXIT_BAD_INPUT, EXIT_TRANSIENT = 65, 75

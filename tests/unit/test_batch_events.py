@@ -2,7 +2,7 @@ import pytest
 
 from conveyor.errors import BadEvent
 from conveyor.events.batch import parse_job_state_change
-from conveyor.ledger.status import Status
+from conveyor.status import Status
 from tests.conftest import load_event
 
 

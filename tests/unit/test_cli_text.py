@@ -9,9 +9,9 @@ import json
 import pytest
 from rich.console import Console
 
-from conveyor.cli import render
-from conveyor.cli.text import UNSAFE, literal, to_json, visible
 from conveyor.ledger.views import reason
+from conveyor_cli import render
+from conveyor_cli.text import UNSAFE, literal, to_json, visible
 
 HOSTILE = "odd/[/] [x] [bold]b[/] \x1b[2J new\nline \x7f \x9b2J \u202egnp.exe"
 
@@ -111,7 +111,7 @@ def test_jobs_table_at_80_columns_keeps_keys_statuses_and_reasons_whole() -> Non
 def test_operator_reports_at_80_columns_keep_a_row_on_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from conveyor.cli.operate import _report
+    from conveyor_cli.operate import _report
 
     monkeypatch.setenv("COLUMNS", "80")
     row = {

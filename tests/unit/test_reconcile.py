@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from conveyor.cli.reconcile import is_local_stack
 from conveyor.events.batch import parse_job_state_change
 from conveyor.ledger import transitions
 from conveyor.reconcile import JOB_LOST, change_for, describe, due, judge
+from conveyor_cli.reconcile import is_local_stack
 from tests.conftest import load_event
 
 EARLIER = "2026-11-26T12:00:00.000Z"

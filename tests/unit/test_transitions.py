@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conveyor.events.batch import JobStateChange
-from conveyor.ledger.status import Status
 from conveyor.ledger.transitions import apply, next_status, own_write
+from conveyor.status import Status
 
 PARAMS = {"bucket": "b", "key": "k", "version_id": "v1", "etag": "e", "transform": "copy"}
 

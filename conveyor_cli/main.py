@@ -9,9 +9,9 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from conveyor.aws import client
-from conveyor.cli import access, context, demo, jobs, local, operate, reconcile, upload
-from conveyor.cli.text import visible
 from conveyor.errors import ConveyorError
+from conveyor_cli import access, context, demo, jobs, local, operate, reconcile, upload
+from conveyor_cli.text import visible
 
 app = typer.Typer(
     name="conveyor",

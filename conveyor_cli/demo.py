@@ -19,10 +19,10 @@ from rich.table import Table
 from conveyor import settings
 from conveyor.aws import client
 from conveyor.errors import ConveyorError
-from conveyor.ledger.status import TERMINAL, Status
 from conveyor.ledger.store import Ledger
-from conveyor.local.media import make_video
 from conveyor.s3 import head_or_none
+from conveyor.status import TERMINAL, Status
+from conveyor_local.media import make_video
 
 KEY = "demo/sample-1080p.mp4"
 TIMEOUT = 170
@@ -39,7 +39,7 @@ def demo(
     Exit 0 only if the job succeeded, the output is a 720p H.264 video and the original was
     archived and removed from staging.
     """
-    from conveyor.local.stack import start
+    from conveyor_local.stack import start
 
     console = Console()
     console.print("[bold]1.[/] Starting the local stack (moto on 127.0.0.1, trigger, executor)...")

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from conveyor.upload.plan import Digests
+from conveyor_cli.uploads.plan import Digests
 
 BLOCK = 8 * 1024 * 1024
 

@@ -1,5 +1,6 @@
 """The whole pipeline on one machine: moto for S3, SQS and DynamoDB (and a Batch queue that runs
-nothing), the real trigger and completion handlers, and the local executor for the jobs."""
+nothing), the trigger and completion services the Lambdas run (built by their factories, without
+the Lambda handlers), and the local executor for the jobs."""
 
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from completion_lambda.record import record
 from conveyor import settings
 from conveyor.aws import client, clients
+from conveyor.events.batch import parse_job_state_change
 from conveyor.ledger.store import Ledger
-from conveyor.local import state
-from conveyor.local.compute import provision_compute
-from conveyor.local.executor import LocalExecutor
-from conveyor.local.poller import QueuePoller
-from conveyor.local.provision import provision
-from conveyor.local.server import MotoServer
 from conveyor.reconcile import DEFAULT_OLDER_THAN, reconcile
 from conveyor.routing import parse_routes
+from conveyor_local import state
+from conveyor_local.compute import provision_compute
+from conveyor_local.executor import LocalExecutor
+from conveyor_local.poller import QueuePoller
+from conveyor_local.provision import provision
+from conveyor_local.server import MotoServer
+from trigger_lambda.factory import build_trigger
 
 logger = logging.getLogger(__name__)
 
@@ -84,22 +88,18 @@ def start(
     server.start()
     endpoint = server.endpoint
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     configure_moto(endpoint)
     s3, sqs, dynamodb, batch, iam = clients("s3", "sqs", "dynamodb", "batch", "iam")
     created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
     created.update(provision_compute(batch=batch, iam=iam, name=name))
     os.environ.update(created)
 
-    # The handlers read the settings and build their clients on first use, from this environment.
-    from completion_lambda import handler as completion
-    from trigger_lambda import handler as trigger
-
-    trigger.trigger.cache_clear()
-    completion.ledger.cache_clear()
+    # The runtimes' own services, built from this environment as their Lambdas build them.
+    trigger = build_trigger()
+    ledger = Ledger(dynamodb, created[settings.LEDGER_TABLE])
 
     def deliver(event: dict[str, Any]) -> None:
-        completion.handler(event, None)
+        record(ledger, parse_job_state_change(event))
         if observe:
             observe(event)
 
@@ -117,9 +117,7 @@ def start(
             deliver=deliver,
             workers=workers,
         ),
-        poller=QueuePoller(
-            sqs, created[settings.STAGING_QUEUE], lambda e: trigger.handler(e, None)
-        ),
+        poller=QueuePoller(sqs, created[settings.STAGING_QUEUE], trigger.handle_message),
     )
     stack.poller.drain()
     stack.thread = threading.Thread(target=_loop, args=(stack,), name="local-stack", daemon=True)

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from conveyor.cli.text import literal
 from conveyor.ledger.views import reason
+from conveyor_cli.text import literal
 
 STATUS_STYLE = {
     "SUCCEEDED": "green",

@@ -10,12 +10,12 @@ import typer
 
 from conveyor import settings
 from conveyor.aws import clients
-from conveyor.cli.operate import DryRun, JsonFlag, _report
 from conveyor.durations import parse_duration
 from conveyor.errors import ConveyorError
 from conveyor.ledger.store import Ledger
-from conveyor.local import state
 from conveyor.reconcile import reconcile as reconcile_entries
+from conveyor_cli.operate import DryRun, JsonFlag, _report
+from conveyor_local import state
 
 LOCAL_STACK = (
     "this is the local stack (`conveyor local up`), whose Batch is moto's and would call every "

@@ -18,12 +18,12 @@ from rich.progress import (
 
 from conveyor import settings
 from conveyor.aws import client
-from conveyor.cli.render import grid_table
-from conveyor.cli.text import literal, to_json, visible
 from conveyor.errors import ConveyorError
-from conveyor.upload.digest import digests
-from conveyor.upload.plan import Action, plan
-from conveyor.upload.send import FileResult, files, remotes, send
+from conveyor_cli.render import grid_table
+from conveyor_cli.text import literal, to_json, visible
+from conveyor_cli.uploads.digest import digests
+from conveyor_cli.uploads.plan import Action, plan
+from conveyor_cli.uploads.send import FileResult, files, remotes, send
 
 
 def upload(

@@ -6,19 +6,18 @@ import os
 
 from conveyor import settings
 from conveyor.errors import ConfigError
-from conveyor.local import state
-
-
-def output_name(setting: str) -> str:
-    """The stack output carrying a setting: CONVEYOR_STAGING_BUCKET -> ConveyorStagingBucket."""
-    return "".join(part.capitalize() for part in setting.split("_"))
+from conveyor_local import state
 
 
 def use_stack(name: str, cloudformation: object) -> dict[str, str]:
     """Read every CONVEYOR_* setting from a deployed stack's outputs into the environment."""
     stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]  # type: ignore[attr-defined]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    found = {s: outputs[output_name(s)] for s in settings.ALL if output_name(s) in outputs}
+    found = {
+        s: outputs[settings.output_name(s)]
+        for s in settings.ALL
+        if settings.output_name(s) in outputs
+    }
     if settings.LEDGER_TABLE not in found:
         raise ConfigError(f"stack {name!r} has no Conveyor outputs (is it a Conveyor stack?)")
     os.environ.update(found)

@@ -12,7 +12,7 @@ from boto3.s3.transfer import TransferConfig
 
 from conveyor.errors import ConveyorError
 from conveyor.s3 import head_or_none
-from conveyor.upload.plan import SHA256_METADATA, Digests, Remote
+from conveyor_cli.uploads.plan import SHA256_METADATA, Digests, Remote
 
 TRANSFER = TransferConfig(
     multipart_threshold=16 * 1024 * 1024,

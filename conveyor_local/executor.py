@@ -29,7 +29,7 @@ from typing import Any
 from conveyor.clock import millis, utcnow
 from conveyor.jobs import ENTRYPOINT as IMAGE_ENTRYPOINT
 from conveyor.jobs import RETRY_ATTEMPTS, RETRY_EXIT_CODE, command_line
-from conveyor.local.events import attempt_record, state_change
+from conveyor_local.events import attempt_record, state_change
 
 logger = logging.getLogger(__name__)
 

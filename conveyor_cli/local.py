@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 
 from conveyor.aws import clients
-from conveyor.cli.text import literal
-from conveyor.local import state
-from conveyor.local.provision import provision as provision_resources
+from conveyor_cli.text import literal
+from conveyor_local import state
+from conveyor_local.provision import provision as provision_resources
 
 THROWAWAY = (
     "A throwaway stack: its buckets, queue and ledger live in memory and vanish when it stops; "
@@ -56,7 +56,7 @@ def up(
     Example: [bold]conveyor local up --workers 2[/], then in another terminal
     [bold]conveyor upload clip.mov[/] and [bold]conveyor jobs[/].
     """
-    from conveyor.local.stack import start
+    from conveyor_local.stack import start
 
     console = Console()
     running = state.read()

@@ -9,14 +9,14 @@ import typer
 
 from conveyor import settings
 from conveyor.aws import client
-from conveyor.cli import guard, render
-from conveyor.cli.text import to_json
 from conveyor.clock import iso, utcnow
 from conveyor.durations import since as since_moment
 from conveyor.errors import NotFound
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions, public
+from conveyor.status import Status
+from conveyor_cli import guard, render
+from conveyor_cli.text import to_json
 
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:\d+)?$", re.I)
 """Batch job ids are UUIDs (array children add `:index`)."""

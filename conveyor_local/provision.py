@@ -16,15 +16,15 @@ from botocore.exceptions import ClientError
 from conveyor import settings
 from conveyor.errors import ConfigError
 from conveyor.ledger.schema import create_table_request
+from conveyor.provisioning import (
+    ABORT_MULTIPART_AFTER_DAYS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT,
+)
 from conveyor.s3 import error_code
 
 logger = logging.getLogger(__name__)
 
-MAX_RECEIVE_COUNT = 5
-"""Deliveries of one message before SQS moves it to the dead-letter queue."""
-VISIBILITY_TIMEOUT = 180
-"""Seconds: six times the trigger's 30 s timeout, as AWS advises for Lambda event sources."""
-ABORT_MULTIPART_AFTER_DAYS = 1
 NOTIFICATION_ID = "conveyor-staging-object-created"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$")
 

@@ -11,23 +11,24 @@ from rich.console import Console
 
 from conveyor import settings
 from conveyor.aws import client, clients
-from conveyor.cli import guard
-from conveyor.cli.jobs import JOB_ID
-from conveyor.cli.render import MEDIUM, grid_table, short
-from conveyor.cli.text import literal, to_json
 from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
 from conveyor.errors import ConveyorError, NotFound
 from conveyor.ledger.schema import primary_key
-from conveyor.ledger.status import Status
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
 from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform
 from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
+from conveyor.status import Status
 from conveyor.submission import resubmit as resubmit_item
+from conveyor_cli import guard
+from conveyor_cli.jobs import JOB_ID
+from conveyor_cli.render import MEDIUM, grid_table, short
+from conveyor_cli.text import literal, to_json
+from trigger_lambda.factory import build_trigger
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
 """Where Batch sends container logs unless the job definition names a group."""
@@ -127,7 +128,7 @@ def reprocess(
         check_transform(transform, "--transform")  # before anything is copied back
     values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
     s3 = client("s3")
-    trigger = _trigger() if transform and not dry_run else None
+    trigger = build_trigger() if transform and not dry_run else None
     rows = []
     pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=values[settings.ARCHIVE_BUCKET], Prefix=key_prefix or ""
@@ -176,7 +177,7 @@ def sweep(
     cutoff = utcnow() - parse_duration(older_than)
     s3, dynamodb = clients("s3", "dynamodb")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
-    trigger = _trigger() if resubmit_them else None
+    trigger = build_trigger() if resubmit_them else None
     rows = []
     pages = s3.get_paginator("list_object_versions").paginate(
         Bucket=values[settings.STAGING_BUCKET]
@@ -330,13 +331,6 @@ def _copy_back(s3: Any, values: dict[str, str], key: str) -> ObjectVersion:
         int(head["ContentLength"]),
         response.get("VersionId"),
     )
-
-
-def _trigger() -> Any:
-    from trigger_lambda.handler import trigger
-
-    trigger.cache_clear()
-    return trigger()
 
 
 def _unstrand(
