@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from batch_job.errors import Transient
 from batch_job.parts import MIN_PART_SIZE, MiB
 from batch_job.source import PinnedReader, Source, checksums_of
-from conveyor.objects import normalize_etag
+from conveyor.objects import normalize_etag, pin
 from conveyor.s3 import MISSING, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
@@ -143,8 +143,12 @@ def _archived(bucket: str, key: str, head: dict[str, Any]) -> Archived:
 
 def verify(s3: Any, source: Source, copied: Archived) -> None:
     """Raise unless the archive copy holds exactly the original's bytes."""
-    pin = {"VersionId": copied.version_id} if copied.version_id else {}
-    head = s3.head_object(Bucket=copied.bucket, Key=copied.key, ChecksumMode="ENABLED", **pin)
+    head = s3.head_object(
+        Bucket=copied.bucket,
+        Key=copied.key,
+        ChecksumMode="ENABLED",
+        **pin(copied.version_id, copied.etag),
+    )
     verdict = compare(source, head)
     if verdict is None:
         verdict = _digest(s3, source) == _digest_of_copy(s3, source, copied)

@@ -10,7 +10,7 @@ from batch_job.archive import SINGLE_COPY_LIMIT
 from batch_job.parts import DEFAULT_PART_SIZE, MIN_PART_SIZE
 from conveyor import settings
 from conveyor.errors import ConfigError
-from conveyor.routing import Route, parse_routes
+from conveyor.jobs import JobSpec
 
 PART_SIZE = "CONVEYOR_PART_SIZE"
 """Smallest output part in bytes (default 8 MiB, at least 5 MiB)."""
@@ -23,17 +23,11 @@ FAULT = "CONVEYOR_FAULT_INJECT"
 
 @dataclass(frozen=True)
 class Job:
-    """What Batch passed on the command line (from the job's parameters)."""
+    """One run of one job: the spec Batch passed on the command line, and Batch's own facts."""
 
-    bucket: str
-    key: str
-    version_id: str | None
-    etag: str | None
-    sequencer: str | None
-    transform: str
-    output_template: str | None
-    job_id: str
-    attempt: int
+    spec: JobSpec
+    job_id: str = ""
+    attempt: int = 1
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,6 @@ class WorkerConfig:
     output_bucket: str
     archive_bucket: str
     ledger_table: str | None
-    routes: tuple[Route, ...]
     min_part_size: int = DEFAULT_PART_SIZE
     single_copy_limit: int = SINGLE_COPY_LIMIT
     progress_seconds: float = 10.0
@@ -58,7 +51,6 @@ class WorkerConfig:
             output_bucket=values[settings.OUTPUT_BUCKET],
             archive_bucket=values[settings.ARCHIVE_BUCKET],
             ledger_table=settings.optional(settings.LEDGER_TABLE, env),
-            routes=parse_routes(settings.optional(settings.ROUTES, env)),
             min_part_size=part,
             single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
             progress_seconds=_seconds(env, PROGRESS_SECONDS, 10.0),

@@ -13,15 +13,17 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
+from conveyor import jobs
 from conveyor.errors import ConveyorError
 from conveyor.s3 import error_code
 
-EXIT_DONE = 0
-EXIT_BAD_INPUT = 65
-"""EX_DATAERR: the input can never succeed (corrupt, empty, unknown transform, gone)."""
-EXIT_TRANSIENT = 75
-"""EX_TEMPFAIL: throttling, 5xx after retries, network; the job definition retries this code."""
-EXIT_BUG = 1
+EXIT_DONE, EXIT_BAD_INPUT, EXIT_TRANSIENT, EXIT_BUG = (
+    jobs.EXIT_DONE,
+    jobs.EXIT_BAD_INPUT,
+    jobs.EXIT_TRANSIENT,
+    jobs.EXIT_BUG,
+)
+"""The job contract's exit codes (conveyor.jobs): the job definition retries only 75."""
 
 TRANSIENT_CODES = frozenset(
     {

@@ -15,37 +15,47 @@ from batch_job import errors, logs
 from batch_job.config import Job, WorkerConfig
 from batch_job.run import run
 from conveyor.aws import clients
+from conveyor.errors import BadEvent
+from conveyor.jobs import PARAMETERS, JobSpec
 from conveyor.ledger.store import Ledger
 
 logger = logging.getLogger("batch_job")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+HELP = {
+    "transform": "default: copy",
+    "output_key": "template, e.g. {dir}/{stem}.mp4",
+    "argv": 'the command transform\'s command line as JSON, e.g. ["xz", "-c"]',
+}
+
+
+def parse_args(argv: list[str] | None = None) -> JobSpec:
+    """The job's parameters, one flag each (the job definition's command), as its spec."""
     parser = argparse.ArgumentParser(prog="python -m batch_job", description=__doc__)
-    parser.add_argument("--bucket", required=True)
-    parser.add_argument("--key", required=True)
-    parser.add_argument("--version-id", default="")
-    parser.add_argument("--etag", default="")
-    parser.add_argument("--sequencer", default="")
-    parser.add_argument("--transform", default="copy")
-    parser.add_argument("--output-key", default="", help="template, e.g. {dir}/{stem}.mp4")
-    return parser.parse_args(argv)
+    for name in PARAMETERS:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            required=name in ("bucket", "key"),
+            default="",
+            help=HELP.get(name),
+        )
+    return JobSpec.from_parameters(vars(parser.parse_args(argv)))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    try:
+        spec = parse_args(argv)
+    except BadEvent as err:
+        logs.configure({})
+        logger.error("bad input: %s", err)
+        return errors.EXIT_BAD_INPUT
     job = Job(
-        bucket=args.bucket,
-        key=args.key,
-        version_id=args.version_id or None,
-        etag=args.etag or None,
-        sequencer=args.sequencer or None,
-        transform=args.transform,
-        output_template=args.output_key or None,
+        spec=spec,
         job_id=os.environ.get("AWS_BATCH_JOB_ID", ""),
         attempt=int(os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1") or 1),
     )
-    logs.configure({"job_id": job.job_id, "key": job.key, "transform": job.transform})
+    logs.configure({"job_id": job.job_id, "key": spec.version.key, "transform": spec.transform})
     try:
         config = WorkerConfig.from_env()
         s3, dynamodb = clients("s3", "dynamodb")

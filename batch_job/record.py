@@ -4,6 +4,7 @@ fatal: Batch's own state change still reaches the ledger through the completion 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from batch_job.config import Job
@@ -17,19 +18,14 @@ logger = logging.getLogger(__name__)
 
 class Recorder:
     def __init__(self, ledger: Ledger | None, job: Job, version_id: str | None, etag: str) -> None:
+        """`version_id` and `etag` are the version found in staging (or the archive), which a job
+        given only an ETag learns there."""
         self._ledger = ledger
         self._job = job
-        self._parameters = {
-            "bucket": job.bucket,
-            "key": job.key,
-            "version_id": version_id or "",
-            "etag": etag,
-            "sequencer": job.sequencer or "",
-            "transform": job.transform,
-            "output_key": job.output_template or "",
-        }
+        found = replace(job.spec.version, version_id=version_id, etag=etag)
+        self._parameters = replace(job.spec, version=found).parameters()
         self._key = identity_fields(
-            bucket=job.bucket, key=job.key, version_id=version_id, etag=etag
+            bucket=found.bucket, key=found.key, version_id=found.version_id, etag=found.etag
         )
 
     def note(self, **fields: Any) -> None:

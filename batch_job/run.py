@@ -30,9 +30,6 @@ from batch_job.transforms.base import Context, Transform
 from batch_job.upload import OutputConflict, OutputUpload
 from conveyor.clock import iso
 from conveyor.ledger.store import Ledger
-from conveyor.objects import normalize_etag
-from conveyor.routing import Route
-from conveyor.routing import route as choose_route
 from conveyor.s3 import head_or_none, versions_of_key
 
 logger = logging.getLogger(__name__)
@@ -51,7 +48,8 @@ class Outcome:
 
 
 def run(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:
-    source = locate(s3, job.bucket, job.key, job.version_id, job.etag)
+    version = job.spec.version
+    source = locate(s3, version.bucket, version.key, version.version_id, version.etag)
     if source is None:
         return _already_gone(job, config, s3, ledger)
     recorder = Recorder(ledger, job, source.version_id, source.etag)
@@ -67,16 +65,16 @@ def _process(
 ) -> Outcome:
     if source.size == 0:
         raise BadInput("the object is empty (0 bytes): there is nothing to transform")
-    transform = transforms.get(job.transform)
-    template = job.output_template or transform.output_template
-    out_key = output_key(job.key, template, transform.name, source.version_id)
+    transform = transforms.get(job.spec.transform)
+    template = job.spec.output_template or transform.output_template
+    out_key = output_key(source.key, template, transform.name, source.version_id)
     newer, older = standing_in_staging(s3, source)
     ours = Provenance(
         bucket=source.bucket,
         key=source.key,
         version_id=source.version_id,
         etag=source.etag,
-        sequencer=job.sequencer,
+        sequencer=job.spec.version.sequencer,
         last_modified=iso(source.last_modified),
         transform=transform.name,
         job_id=job.job_id,
@@ -93,7 +91,7 @@ def _process(
             open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
             signed_get=lambda: presigned_get(s3, source, URL_LIFETIME),
             progress=progress,
-            route=_route_for(job, source, config),
+            argv=job.spec.argv,
         )
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="job") as pool:
             # Validation (ffprobe) runs beside the transform's start; nothing leaves the machine
@@ -243,16 +241,17 @@ def _archive_when_valid(
 
 def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:
     """Staging no longer holds the version: done if the archive does, else the input is lost."""
+    version = job.spec.version
     archived = find_archived(
-        s3, config.archive_bucket, job.key, job.version_id, normalize_etag(job.etag or "")
+        s3, config.archive_bucket, version.key, version.version_id, version.etag
     )
     if archived is None:
         raise BadInput(
-            f"s3://{job.bucket}/{job.key} version {job.version_id or job.etag} is gone from "
+            f"{version.uri} version {version.version_id or version.etag} is gone from "
             "staging and is not in the archive"
         )
     logger.info("version already archived by an earlier run (%s): done", archived.version_id)
-    Recorder(ledger, job, job.version_id, job.etag or archived.etag).note(
+    Recorder(ledger, job, version.version_id, version.etag or archived.etag).note(
         archive={
             "bucket": archived.bucket,
             "key": archived.key,
@@ -284,13 +283,6 @@ def standing_in_staging(s3: Any, source: Source) -> tuple[bool, frozenset[str]]:
         raise Transient(f"version {source.version_id} of {source.key} left staging while we looked")
     position = listed.index(source.version_id)
     return position > 0, frozenset(listed[position + 1 :])
-
-
-def _route_for(job: Job, source: Source, config: WorkerConfig) -> Route | None:
-    """The route that sent this job (for settings like `argv`): the first that matches the key
-    and names this transform."""
-    candidates = [r for r in config.routes if r.transform == job.transform]
-    return choose_route(job.key, source.size, candidates)
 
 
 def _fault(config: WorkerConfig, step: str) -> None:

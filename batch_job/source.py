@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput, Transient, is_transient
-from conveyor.objects import normalize_etag
+from conveyor.objects import normalize_etag, pin
 from conveyor.s3 import MISSING, PRECONDITION_FAILED, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
@@ -46,9 +46,7 @@ class Source:
 
     def pin(self) -> dict[str, str]:
         """Request parameters that address exactly this version."""
-        if self.version_id:
-            return {"VersionId": self.version_id}
-        return {"IfMatch": f'"{self.etag}"'}
+        return pin(self.version_id, self.etag)
 
 
 def locate(
@@ -56,10 +54,7 @@ def locate(
 ) -> Source | None:
     """HEAD the pinned version; None when staging no longer holds it."""
     request: dict[str, Any] = {"Bucket": bucket, "Key": key, "ChecksumMode": "ENABLED"}
-    if version_id:
-        request["VersionId"] = version_id
-    elif etag:
-        request["IfMatch"] = f'"{normalize_etag(etag)}"'
+    request.update(pin(version_id, etag))
     try:
         head = head_or_none(s3, **request)
     except ClientError as err:

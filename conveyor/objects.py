@@ -31,6 +31,10 @@ class ObjectVersion:
         """The version id, or the ETag on a bucket without versioning (what the ledger keys on)."""
         return version_ref(self.version_id, self.etag)
 
+    def pin(self) -> dict[str, str]:
+        """Request parameters that address exactly this version (see `pin`)."""
+        return pin(self.version_id, self.etag)
+
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
@@ -39,6 +43,17 @@ class ObjectVersion:
     def is_folder_marker(self) -> bool:
         """The console's "Create folder" makes `prefix/` objects of size 0: nothing to process."""
         return self.key.endswith("/") and self.size == 0
+
+
+def pin(version_id: str | None, etag: str | None = None) -> dict[str, str]:
+    """The one way every read, HEAD and delete names a version: its VersionId, or, in a bucket
+    without versioning, If-Match on its ETag (other bytes under the key are refused); with
+    neither, nothing: the key's current object."""
+    if version_id and version_id not in NO_VERSION:
+        return {"VersionId": version_id}
+    if etag:
+        return {"IfMatch": f'"{normalize_etag(etag)}"'}
+    return {}
 
 
 def version_ref(version_id: str | None, etag: str) -> str:

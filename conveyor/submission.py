@@ -8,18 +8,17 @@ from typing import Any
 
 from conveyor.clock import millis, utcnow
 from conveyor.events.batch import JobStateChange
-from conveyor.jobs import PARAMETERS, job_name
+from conveyor.jobs import JobSpec
+from conveyor.ledger.entries import spec_of
 from conveyor.ledger.store import Ledger
-from conveyor.objects import ObjectVersion
 from conveyor.status import Status
 
 
 def submit(
     batch: Any,
     ledger: Ledger,
+    spec: JobSpec,
     *,
-    parameters: dict[str, str],
-    job_name: str,
     job_queue: str,
     job_definition: str,
     current: Mapping[str, Any] | None = None,
@@ -28,15 +27,16 @@ def submit(
     """Submit one job for one version and record it; returns the job id. SubmitJob's errors pass
     through untouched (the caller decides what a refusal means)."""
     submitted_at = millis(utcnow())
+    parameters = spec.parameters()
     response = batch.submit_job(
-        jobName=job_name, jobQueue=job_queue, jobDefinition=job_definition, parameters=parameters
+        jobName=spec.name, jobQueue=job_queue, jobDefinition=job_definition, parameters=parameters
     )
     ledger.apply(
         JobStateChange(
             job_id=response["jobId"],
             status=Status.SUBMITTED,
             parameters=parameters,
-            job_name=job_name,
+            job_name=spec.name,
             job_queue=job_queue,
             job_definition=job_definition,
             created_at=submitted_at,
@@ -56,21 +56,12 @@ def resubmit(
     job_definition: str,
     reason: str,
 ) -> str:
-    """A new job for a version the ledger knows, with the parameters its last job had."""
-    parameters = {name: str(item.get(_ITEM_FIELDS.get(name, name)) or "") for name in PARAMETERS}
-    version = ObjectVersion(
-        item["bucket"], item["object_key"], item["etag"], 0, item.get("version_id")
-    )
+    """A new job for a version the ledger knows, with the spec its last job had."""
     return submit(
         batch,
         ledger,
-        parameters=parameters,
-        job_name=job_name(version, parameters["transform"]),
+        spec_of(item),
         job_queue=item.get("job_queue") or job_queue,
         job_definition=item.get("job_definition") or job_definition,
         reason=reason,
     )
-
-
-_ITEM_FIELDS = {"key": "object_key"}
-"""Job parameters whose ledger field has another name."""

@@ -20,6 +20,7 @@ from conveyor import settings
 from conveyor.aws import client
 from conveyor.errors import ConveyorError
 from conveyor.ledger.store import Ledger
+from conveyor.objects import pin
 from conveyor.s3 import head_or_none
 from conveyor.status import TERMINAL, Status
 from conveyor_local.media import make_video
@@ -168,5 +169,4 @@ def _probe(url: str) -> dict[str, Any]:
 
 
 def _exists(s3: Any, bucket: str, key: str, version_id: str | None) -> bool:
-    pin = {"VersionId": version_id} if version_id else {}
-    return head_or_none(s3, Bucket=bucket, Key=key, **pin) is not None
+    return head_or_none(s3, Bucket=bucket, Key=key, **pin(version_id)) is not None

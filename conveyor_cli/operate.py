@@ -15,15 +15,18 @@ from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
 from conveyor.errors import ConveyorError, NotFound
+from conveyor.jobs import JobSpec
+from conveyor.ledger.entries import spec_of
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
-from conveyor.objects import ObjectVersion
+from conveyor.objects import ObjectVersion, pin
 from conveyor.operations import refusal, stranded_reason
-from conveyor.routing import Route, check_transform
+from conveyor.routing import Route, check_transform, parse_routes, route
 from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
 from conveyor.status import Status
 from conveyor.submission import resubmit as resubmit_item
+from conveyor.submission import submit
 from conveyor_cli import guard
 from conveyor_cli.jobs import JOB_ID
 from conveyor_cli.render import MEDIUM, grid_table, short
@@ -47,6 +50,13 @@ def resubmit(
     key_prefix: Annotated[str | None, typer.Option(help="With --failed: keys under.")] = None,
     everything: guard.AllFlag = False,
     yes: guard.YesFlag = False,
+    reroute: Annotated[
+        bool,
+        typer.Option(
+            help="Route again with the current CONVEYOR_ROUTES (after fixing a route), "
+            "instead of repeating the last job."
+        ),
+    ] = False,
     dry_run: DryRun = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -55,6 +65,8 @@ def resubmit(
     Example: [bold]conveyor resubmit --failed --since 1d[/]  or  [bold]conveyor resubmit JOB_ID[/]
     The new job is linked to the old one in the ledger; what cannot be resubmitted is refused
     with the reason. --failed takes --since or --key-prefix, or --all for every FAILED version.
+    A job carries everything its route gave it (transform, output template, argv): after fixing
+    a route, --reroute lets the current routes decide again.
     """
     if everything and not failed:
         raise ConveyorError("--all goes with --failed (every FAILED version)")
@@ -70,13 +82,18 @@ def resubmit(
             settings.JOB_DEFINITION,
         ]
     )
+    routes = parse_routes(settings.optional(settings.ROUTES)) if reroute else None
     dynamodb, s3, batch = clients("dynamodb", "s3", "batch")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
     items = _items(ledger, values, targets or [], failed, since, key_prefix)
     rows = []
     for item in items:
         in_staging = _in_staging(s3, item)
-        reason = refusal(item, in_staging)
+        spec = spec_of(item)
+        chosen = route(spec.version.key, spec.version.size, routes) if routes else None
+        reason = refusal(item, in_staging) or (
+            "no route matches it now" if routes and chosen is None else None
+        )
         row = {
             "key": item["object_key"],
             "version_id": item.get("version_id"),
@@ -88,12 +105,18 @@ def resubmit(
         if dry_run:
             rows.append({**row, "action": "would resubmit", "reason": ""})
             continue
-        job_id = resubmit_item(
+        queue = item.get("job_queue") or values[settings.JOB_QUEUE]
+        definition = item.get("job_definition") or values[settings.JOB_DEFINITION]
+        if chosen is not None:
+            spec = JobSpec.for_route(spec.version, chosen)
+            queue = chosen.job_queue or values[settings.JOB_QUEUE]
+            definition = chosen.job_definition or values[settings.JOB_DEFINITION]
+        job_id = submit(
             batch,
             ledger,
-            item,
-            job_queue=values[settings.JOB_QUEUE],
-            job_definition=values[settings.JOB_DEFINITION],
+            spec,
+            job_queue=queue,
+            job_definition=definition,
             reason=f"resubmission of job {item.get('job_id')}",
         )
         rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
@@ -296,13 +319,9 @@ def _key(version: ObjectVersion) -> dict[str, str]:
 
 
 def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
-    pin = (
-        {"VersionId": item["version_id"]}
-        if item.get("version_id")
-        else {"IfMatch": f'"{item["etag"]}"'}
-    )
+    where = {"Bucket": item["bucket"], "Key": item["object_key"]}
     try:
-        return head_or_none(s3, Bucket=item["bucket"], Key=item["object_key"], **pin) is not None
+        return head_or_none(s3, **where, **pin(item.get("version_id"), item["etag"])) is not None
     except ClientError as err:
         if error_code(err) in PRECONDITION_FAILED:  # the key holds other bytes now
             return False

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from conveyor import settings
-from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_EXIT_CODE
+from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, retry_strategy
 from conveyor.s3 import error_code
 
 TRUST = {
@@ -38,14 +38,7 @@ def provision_compute(*, batch: Any, iam: Any, name: str) -> dict[str, str]:
                 {"type": "MEMORY", "value": "4096"},
             ],
         },
-        retryStrategy={
-            "attempts": RETRY_ATTEMPTS,
-            "evaluateOnExit": [
-                {"onStatusReason": "Host EC2*", "action": "RETRY"},
-                {"onExitCode": str(RETRY_EXIT_CODE), "action": "RETRY"},
-                {"onReason": "*", "action": "EXIT"},
-            ],
-        },
+        retryStrategy=retry_strategy(),
     )["jobDefinitionArn"]
     return {
         settings.JOB_QUEUE: queue,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from conveyor.jobs import RETRY_ATTEMPTS, RETRY_EXIT_CODE
+from conveyor.jobs import retry_strategy
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -39,14 +39,7 @@ def state_change(
         "status": status,
         "attempts": [dict(a) for a in attempts],
         "createdAt": job["createdAt"],
-        "retryStrategy": {
-            "attempts": RETRY_ATTEMPTS,
-            "evaluateOnExit": [
-                {"onStatusReason": "Host EC2*", "action": "retry"},
-                {"onExitCode": str(RETRY_EXIT_CODE), "action": "retry"},
-                {"onReason": "*", "action": "exit"},
-            ],
-        },
+        "retryStrategy": _as_events_show(retry_strategy()),
         "dependsOn": [],
         "jobDefinition": job["jobDefinition"],
         "parameters": dict(job.get("parameters", {})),
@@ -83,3 +76,9 @@ def attempt_record(
         "stoppedAt": stopped_at,
         "statusReason": reason,
     }
+
+
+def _as_events_show(strategy: dict[str, Any]) -> dict[str, Any]:
+    """Batch's events spell the actions in lower case ("retry", "exit")."""
+    rules = [{**rule, "action": rule["action"].lower()} for rule in strategy["evaluateOnExit"]]
+    return {**strategy, "evaluateOnExit": rules}

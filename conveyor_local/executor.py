@@ -28,7 +28,7 @@ from typing import Any
 
 from conveyor.clock import millis, utcnow
 from conveyor.jobs import ENTRYPOINT as IMAGE_ENTRYPOINT
-from conveyor.jobs import RETRY_ATTEMPTS, RETRY_EXIT_CODE, command_line
+from conveyor.jobs import RETRY_ATTEMPTS, command_line, retried
 from conveyor_local.events import attempt_record, state_change
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class LocalExecutor:
                     reason=EXITED,
                 )
             )
-            if code == 0 or code != RETRY_EXIT_CODE or attempt == RETRY_ATTEMPTS:
+            if not retried(code, EXITED, attempt):
                 status = "SUCCEEDED" if code == 0 else "FAILED"
                 self._emit(
                     job,

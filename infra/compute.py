@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_EXIT_CODE
+from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository: the Dockerfile's build context."""
@@ -128,11 +128,15 @@ class Compute(Construct):
             parameters=DEFAULT_PARAMETERS,
             timeout=timeout,
             retry_attempts=RETRY_ATTEMPTS,
-            retry_strategies=[
-                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
-                batch.RetryStrategy.of(
-                    batch.Action.RETRY, batch.Reason.custom(on_exit_code=str(RETRY_EXIT_CODE))
-                ),
-                batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_reason="*")),
-            ],
+            retry_strategies=[retry_strategy(rule) for rule in RETRY_RULES],
         )
+
+
+def retry_strategy(rule: dict[str, str]) -> batch.RetryStrategy:
+    """One of the job contract's retry rules (conveyor.jobs.RETRY_RULES) as CDK spells it."""
+    reason = batch.Reason.custom(
+        on_exit_code=rule.get("onExitCode"),
+        on_status_reason=rule.get("onStatusReason"),
+        on_reason=rule.get("onReason"),
+    )
+    return batch.RetryStrategy.of(batch.Action[rule["action"]], reason)

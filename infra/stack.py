@@ -56,8 +56,6 @@ class ConveyorStack(Stack):
             settings.OUTPUT_BUCKET: storage.output.bucket_name,
             settings.LEDGER_TABLE: table.table_name,
         }
-        if routes is not None:
-            shared[settings.ROUTES] = routes
         job_role = iam.Role(
             self,
             "WorkerRole",
@@ -92,6 +90,8 @@ class ConveyorStack(Stack):
                 **shared,
                 settings.JOB_QUEUE: compute.queue.job_queue_arn,
                 settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
+                # Only the trigger routes: a job carries its route's choices in its spec.
+                **({settings.ROUTES: routes} if routes is not None else {}),
             },
             powertools_layer_version=int(ctx("powertools_layer_version") or 27),
             architecture=architecture,

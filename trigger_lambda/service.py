@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from conveyor.errors import SubmitFailed
 from conveyor.events.s3 import ParsedMessage
-from conveyor.jobs import job_name, job_parameters
+from conveyor.jobs import JobSpec
 from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion, normalize_etag
 from conveyor.routing import Route, route
@@ -60,7 +60,7 @@ class Trigger:
 
     def handle(self, version: ObjectVersion, *, forced: Route | None = None) -> Outcome:
         """Route (or take `forced`), claim, submit; duplicates and unrouted versions submit none."""
-        candidates = self.pin(version)
+        candidates = self.versions_named_by(version)
         chosen = forced or route(version.key, version.size, self.config.routes)
         if chosen is None:
             for candidate in candidates:
@@ -71,18 +71,18 @@ class Trigger:
         for candidate in candidates:
             claimed = self.ledger.claim(candidate, transform=chosen.transform)
             if claimed is not None:
-                self._submit(candidate, chosen, claimed)
+                self._submit(JobSpec.for_route(candidate, chosen), chosen, claimed)
                 return Outcome.SUBMITTED
         logger.info("%s (%s) already has a job; nothing submitted", version.uri, version.ref)
         return Outcome.DUPLICATE
 
-    def _submit(self, version: ObjectVersion, chosen: Route, claimed: dict[str, Any]) -> None:
+    def _submit(self, spec: JobSpec, chosen: Route, claimed: dict[str, Any]) -> None:
+        version = spec.version
         try:
             job_id = submit(
                 self.batch,
                 self.ledger,
-                parameters=job_parameters(version, chosen),
-                job_name=job_name(version, chosen.transform),
+                spec,
                 job_queue=chosen.job_queue or self.config.job_queue,
                 job_definition=chosen.job_definition or self.config.job_definition,
                 current=claimed,
@@ -99,7 +99,7 @@ class Trigger:
             chosen.transform,
         )
 
-    def pin(self, version: ObjectVersion) -> list[ObjectVersion]:
+    def versions_named_by(self, version: ObjectVersion) -> list[ObjectVersion]:
         """The versions an event may stand for, oldest first: itself when it names its version.
 
         Events without a version id (moto; some resubmissions) name the ETag: the key's versions

@@ -8,7 +8,6 @@ from typing import Any, Protocol
 
 from batch_job.progress import Progress
 from batch_job.source import SignedGet, Source
-from conveyor.routing import Route
 
 
 class Sink(Protocol):
@@ -25,8 +24,8 @@ class Context:
     signed_get: Callable[[], SignedGet]
     """A presigned GET of the original, for tools that read by URL and seek (ffmpeg)."""
     progress: Progress
-    route: Route | None = None
-    """The route that chose this transform (its `argv`, for `command`)."""
+    argv: tuple[str, ...] | None = None
+    """The command line a `command` transform runs, from the job's spec."""
     scratch: dict[str, Any] = field(default_factory=dict)
     """What `check` learnt (a probe) for `apply` to use."""
 

@@ -28,10 +28,8 @@ class Command:
             )
 
     def _argv(self, context: Context) -> list[str]:
-        argv = context.route.argv if context.route else None
-        if not argv:
+        if not context.argv:
             raise BadInput(
-                "transform 'command' needs a route with an 'argv' list for this key "
-                "(CONVEYOR_ROUTES)"
+                "transform 'command' needs an 'argv' list: give its route one (CONVEYOR_ROUTES)"
             )
-        return list(argv)
+        return list(context.argv)

@@ -104,6 +104,7 @@ def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -
         "transform": params.get("transform"),
         "output_key": params.get("output_key"),
         "sequencer": params.get("sequencer"),
+        "argv": params.get("argv"),
     }
     item.update({k: v for k, v in updates.items() if v not in (None, "")})
     item.setdefault("created_at", now)

@@ -16,7 +16,7 @@ from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import state_change
 from tests.integration.test_trigger import deliver, jobs_by_key
-from tests.integration.worker import Uploaded, get, ledger, run_worker, upload
+from tests.integration.worker import get, ledger, run_parameters, run_worker, upload
 from trigger_lambda import handler as trigger_handler
 
 runner = CliRunner()
@@ -42,9 +42,7 @@ def routes(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def batch_runs(stack: Stack, job: dict[str, Any], env: dict[str, str]) -> int:
     """Do what Batch and EventBridge would: run the job's worker, deliver its final state."""
-    params = job["parameters"]
-    obj = Uploaded(params["key"], params["version_id"], params["etag"], b"")
-    result = run_worker(stack, obj, params["transform"], env=env, job_id=job["jobId"])
+    result = run_parameters(job["parameters"], env=env, job_id=job["jobId"])
     status = "SUCCEEDED" if result.returncode == 0 else "FAILED"
     completion_handler.handler(
         state_change(job, status, container={"exitCode": result.returncode}), None
@@ -58,20 +56,28 @@ def test_resubmit_after_fixing_the_route(stack: Stack, routes: Any) -> None:
     stack.s3.put_object(Bucket=stack.staging, Key="notes/a.txt", Body=b"shout this\n")
     assert deliver(stack, trigger_handler.handler, stack.receive_all(expected=1)) == []
     [job] = jobs_by_key(stack)["notes/a.txt"]
-    assert batch_runs(stack, job, {"CONVEYOR_ROUTES": json.dumps(broken)}) == 65
+    assert batch_runs(stack, job, {}) == 65
     [failed] = cli("jobs", "--status", "FAILED", "--json")
     assert "exited with 3" in failed["error"]
 
+    # A plain resubmission repeats the job: the same spec, the same broken command.
+    [again] = cli("resubmit", job["jobId"], "--json")
+    assert again["action"] == "resubmitted"
+    [repeat] = [j for j in jobs_by_key(stack)["notes/a.txt"] if j["jobId"] == again["new_job"]]
+    assert repeat["parameters"] == job["parameters"]  # the same parameters
+    assert batch_runs(stack, repeat, {}) == 65
+
     fixed = [{"match": "*.txt", "transform": "command", "argv": ["tr", "a-z", "A-Z"]}]
-    [row] = cli("resubmit", job["jobId"], "--json")
-    assert (row["action"], row["old_job"]) == ("resubmitted", job["jobId"])
+    routes(fixed)
+    [row] = cli("resubmit", repeat["jobId"], "--reroute", "--json")
+    assert (row["action"], row["old_job"]) == ("resubmitted", repeat["jobId"])
     [item] = ledger(stack).versions_of(stack.staging, "notes/a.txt")
     assert (item["status"], item["job_id"]) == ("SUBMITTED", row["new_job"])
-    assert item["history"][-1]["reason"] == f"resubmission of job {job['jobId']}"
+    assert item["history"][-1]["reason"] == f"resubmission of job {repeat['jobId']}"
     [new_job] = [j for j in jobs_by_key(stack)["notes/a.txt"] if j["jobId"] == row["new_job"]]
-    assert new_job["parameters"] == job["parameters"]  # the same parameters
+    assert json.loads(new_job["parameters"]["argv"]) == ["tr", "a-z", "A-Z"]  # the fixed route
 
-    assert batch_runs(stack, new_job, {"CONVEYOR_ROUTES": json.dumps(fixed)}) == 0
+    assert batch_runs(stack, new_job, {}) == 0
     assert get(stack, "CONVEYOR_OUTPUT_BUCKET", "notes/a.txt.out") == b"SHOUT THIS\n"
     assert ledger(stack).versions_of(stack.staging, "notes/a.txt")[0]["status"] == "SUCCEEDED"
     # Now it cannot be resubmitted: it succeeded, and its original left staging.

@@ -10,18 +10,19 @@ import pytest
 from typer.testing import CliRunner
 
 from conveyor.events.batch import JobStateChange
+from conveyor.jobs import EXIT_BAD_INPUT
 from conveyor.status import Status
 from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.helpers import all_jobs, sqs_event
 from tests.integration.worker import (
-    EXIT_BAD_INPUT,
     Uploaded,
     archive_versions,
     get,
     ledger,
     open_uploads,
     record_running,
+    run_parameters,
     run_worker,
     staging_has,
     upload,
@@ -70,10 +71,8 @@ def submitted_jobs(stack: Stack, trigger: Any, key: str, count: int) -> dict[str
     return {j["parameters"]["version_id"]: j for j in jobs if j["parameters"]["key"] == key}
 
 
-def run_job(stack: Stack, job: dict[str, Any], body: bytes = b"") -> int:
-    params = job["parameters"]
-    obj = Uploaded(params["key"], params["version_id"], params["etag"], body)
-    result = run_worker(stack, obj, params["transform"], job_id=job["jobId"])
+def run_job(stack: Stack, job: dict[str, Any]) -> int:
+    result = run_parameters(job["parameters"], job_id=job["jobId"])
     assert result.returncode in (0, EXIT_BAD_INPUT), result.stderr
     return result.returncode
 

@@ -90,9 +90,11 @@ def test_multi_record_batch_submits_one_job_each_with_exact_parameters(
             "key",
             "version_id",
             "etag",
+            "size",
             "sequencer",
             "transform",
             "output_key",
+            "argv",
         }
         assert len(job["jobName"]) <= 128
         [item] = ledger(stack).versions_of(stack.staging, key)

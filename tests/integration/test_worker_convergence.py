@@ -10,10 +10,10 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from conveyor.jobs import EXIT_BAD_INPUT
 from conveyor_cli.main import app
 from tests.conftest import Stack
 from tests.integration.worker import (
-    EXIT_BAD_INPUT,
     Uploaded,
     archive_versions,
     get,

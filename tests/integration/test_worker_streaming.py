@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import json
 import os
 
 import pytest
 
+from conveyor.jobs import EXIT_BAD_INPUT
 from tests.conftest import Stack
 from tests.integration.worker import (
-    EXIT_BAD_INPUT,
     archive_versions,
     get,
     ledger,
@@ -82,23 +81,17 @@ def test_gzip_multipart_output(stack: Stack) -> None:
 
 
 def test_command_transform_from_the_route(stack: Stack) -> None:
-    routes = [{"match": "*.txt", "transform": "command", "argv": ["tr", "a-z", "A-Z"]}]
     obj = upload(stack, "shout.txt", b"hello conveyor\n")
     result = run_worker(
-        stack,
-        obj,
-        "command",
-        env={"CONVEYOR_ROUTES": json.dumps(routes)},
-        output_key="{dir}/{stem}.upper{ext}",
+        stack, obj, "command", argv=["tr", "a-z", "A-Z"], output_key="{dir}/{stem}.upper{ext}"
     )
     assert result.returncode == 0, result.stderr
     assert get(stack, OUTPUT, "shout.upper.txt") == b"HELLO CONVEYOR\n"
 
 
 def test_failing_command_is_bad_input_and_keeps_the_original(stack: Stack) -> None:
-    routes = [{"match": "*", "transform": "command", "argv": ["sh", "-c", "echo nope >&2; exit 3"]}]
     obj = upload(stack, "fails.txt", b"x")
-    result = run_worker(stack, obj, "command", env={"CONVEYOR_ROUTES": json.dumps(routes)})
+    result = run_worker(stack, obj, "command", argv=["sh", "-c", "echo nope >&2; exit 3"])
     assert result.returncode == EXIT_BAD_INPUT
     assert "exited with 3" in result.stderr and "nope" in result.stderr
     assert staging_has(stack, obj)

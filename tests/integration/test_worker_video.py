@@ -12,10 +12,10 @@ import pytest
 from batch_job.errors import Transient
 from batch_job.source import Source, presigned_get
 from batch_job.transforms import ffmpeg
+from conveyor.jobs import EXIT_BAD_INPUT
 from conveyor_local.media import make_video, moov_at_end, probe
 from tests.conftest import Stack
 from tests.integration.worker import (
-    EXIT_BAD_INPUT,
     Uploaded,
     ledger,
     open_uploads,

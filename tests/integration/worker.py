@@ -11,11 +11,11 @@ from typing import Any
 
 from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
+from conveyor.jobs import COMMAND, ENTRYPOINT, JobSpec, command_line
 from conveyor.ledger.store import Ledger
+from conveyor.objects import ObjectVersion
 from conveyor.status import Status
 from tests.conftest import Stack
-
-EXIT_BAD_INPUT, EXIT_TRANSIENT = 65, 75
 
 
 @dataclass
@@ -40,29 +40,28 @@ def run_worker(
     job_id: str = "",
     output_key: str = "",
     sequencer: str = "",
+    argv: list[str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "batch_job",
-        "--bucket",
-        stack.staging,
-        "--key",
-        obj.key,
-        "--version-id",
-        obj.version_id,
-        "--etag",
-        obj.etag,
-        "--transform",
-        transform,
-        "--sequencer",
-        sequencer,
-        "--output-key",
-        output_key,
-    ]
+    """The worker for one version, given a job spec as the trigger would make it."""
+    version = ObjectVersion(
+        stack.staging, obj.key, obj.etag, len(obj.body), obj.version_id or None, sequencer or None
+    )
+    spec = JobSpec(version, transform, output_key or None, tuple(argv) if argv else None)
+    return run_parameters(spec.parameters(), env=env, job_id=job_id, timeout=timeout)
+
+
+def run_parameters(
+    parameters: dict[str, str],
+    *,
+    env: dict[str, str] | None = None,
+    job_id: str = "",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """What Batch runs for a job with these parameters: the job definition's command, filled in."""
+    command = [sys.executable, *ENTRYPOINT[1:], *command_line(COMMAND, parameters)]
     environment = {**os.environ, "AWS_BATCH_JOB_ID": job_id, **(env or {})}
-    return subprocess.run(argv, capture_output=True, text=True, env=environment, timeout=timeout)
+    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
 
 
 def log_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
