@@ -4,10 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the worker needs; the Dockerfile installs exactly these too.
-APT_PACKAGES := ffmpeg
+# Debian packages the worker needs, one a line in requirements/apt.txt: the Dockerfile installs
+# exactly these too.
+APT_PACKAGES := $(strip $(shell cat requirements/apt.txt))
+# The worker image's dependencies: the core's and the `worker` extra's, pinned with their hashes.
+WORKER_LOCK := requirements/worker.txt
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release pyproject.toml allows.
+LOCK_FLAGS ?=
 
-.PHONY: install demo test lint format bench synth system-deps node-check python-venv clean
+.PHONY: install demo test lint format bench synth system-deps node-check python-venv clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -68,6 +73,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Regenerates requirements/worker.txt from pyproject.toml (needs the package index; keeps the
+# current pins that still satisfy pyproject.toml unless LOCK_FLAGS=--upgrade).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --extra worker --generate-hashes --universal \
+	  --python-version 3.11 $(LOCK_FLAGS) -o $(WORKER_LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

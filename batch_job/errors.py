@@ -14,7 +14,7 @@ from botocore.exceptions import (
 )
 
 from conveyor import jobs
-from conveyor.errors import ConveyorError
+from conveyor.errors import BadInput, ConveyorError
 from conveyor.s3 import error_code
 
 EXIT_DONE, EXIT_BAD_INPUT, EXIT_TRANSIENT, EXIT_BUG = (
@@ -39,10 +39,6 @@ TRANSIENT_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
-
-
-class BadInput(ConveyorError):
-    """Retrying cannot help: the reason goes to the ledger and the original stays in staging."""
 
 
 class Transient(ConveyorError):

@@ -20,7 +20,6 @@ from batch_job import transforms
 from batch_job.archive import Archived, abort_open_uploads, archive, delete_original, find_archived
 from batch_job.config import Job, WorkerConfig
 from batch_job.errors import BadInput, Transient
-from batch_job.naming import output_key
 from batch_job.parts import base_part_size
 from batch_job.progress import Progress
 from batch_job.provenance import Decision, Provenance, clash_reason, decide
@@ -30,6 +29,7 @@ from batch_job.transforms.base import Context, Transform
 from batch_job.upload import OutputConflict, OutputUpload
 from conveyor.clock import iso
 from conveyor.ledger.store import Ledger
+from conveyor.naming import output_key
 from conveyor.s3 import head_or_none, versions_of_key
 
 logger = logging.getLogger(__name__)

@@ -15,6 +15,11 @@ class BadEvent(ConveyorError):
     """An event or message does not have the shape AWS documents; retrying will not help."""
 
 
+class BadInput(ConveyorError):
+    """A job's input (or what its route asked of it) can never succeed: exit 65, never retried;
+    the reason goes to the ledger and the original stays in staging."""
+
+
 class NotFound(ConveyorError):
     """What was asked for is not in the ledger or the bucket."""
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from conveyor.clock import iso, utcnow
+from conveyor.errors import ConveyorError
 from conveyor.events.batch import DETAIL_TYPE, JobStateChange, parse_job_state_change
 from conveyor.ledger import transitions
 from conveyor.ledger.store import Ledger
@@ -25,6 +26,8 @@ DEFAULT_OLDER_THAN = timedelta(minutes=15)
 DESCRIBE_LIMIT = 100
 """DescribeJobs takes at most this many job ids a call."""
 JOB_LOST = "job lost"
+LOST_ALL_LIMIT = 3
+"""Batch knowing none of this many jobs is a client in the wrong place, not lost jobs."""
 OPEN = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
 """The statuses of a job still in flight: the only ones an event can still be missing for."""
 
@@ -122,7 +125,13 @@ def reconcile(
     """
     moment = now or utcnow()
     entries = stale_entries(ledger, iso(moment - older_than))
-    jobs = describe(batch, list(dict.fromkeys(str(item["job_id"]) for item in entries)))
+    asked = list(dict.fromkeys(str(item["job_id"]) for item in entries))
+    jobs = describe(batch, asked)
+    doubt = wrong_place(
+        asked, jobs, entries, getattr(getattr(batch, "meta", None), "region_name", None)
+    )
+    if doubt:
+        raise ConveyorError(doubt)
     rows = []
     for item in entries:
         verdict = judge(item, jobs.get(str(item["job_id"])), iso(moment))
@@ -134,6 +143,28 @@ def reconcile(
             action = "updated" if ledger.apply(verdict.change) else "unchanged"
         rows.append(_row(item, verdict, action))
     return rows
+
+
+def wrong_place(
+    asked: Sequence[str], known: Mapping[str, Any], entries: Sequence[Item], region: str | None
+) -> str | None:
+    """Why Batch's silence cannot mean "job lost", or None. FAILED is final, so a Batch client
+    pointed at another region or endpoint must not fail every job the ledger has in flight."""
+    queues = {str(item.get("job_queue") or "") for item in entries}
+    regions = {
+        arn.split(":")[3] for arn in queues if arn.startswith("arn:") and arn.count(":") >= 5
+    }
+    if region and regions and region not in regions:
+        return (
+            f"the ledger's jobs ran in {', '.join(sorted(regions))}, but Batch is asked in "
+            f"{region}: set AWS_REGION (or AWS_DEFAULT_REGION) to the stack's region"
+        )
+    if len(asked) >= LOST_ALL_LIMIT and not known:
+        return (
+            f"Batch knows none of the {len(asked)} jobs the ledger has in flight: is this the "
+            "stack's account, region and endpoint (AWS_ENDPOINT_URL_BATCH)? Nothing was changed"
+        )
+    return None
 
 
 def _row(item: Item, verdict: Verdict, action: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from conveyor.errors import ConfigError
+from conveyor.naming import template_problem
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ def _parse_rule(index: int, rule: Any) -> Route:
         if name in rule and (not isinstance(rule[name], str) or not rule[name].strip()):
             raise ConfigError(f"{where}: {name!r} must be a non-empty string")
     check_transform(rule["transform"], where)
+    problem = template_problem(rule["output_key"]) if "output_key" in rule else None
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
     for name in _SIZES:
         value = rule.get(name)
         if value is not None and (type(value) is not int or value < 0):

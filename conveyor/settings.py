@@ -48,7 +48,8 @@ def require(names: Iterable[str], environ: Mapping[str, str] | None = None) -> d
     if missing:
         raise ConfigError(
             f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)} "
-            "(set it in the environment, e.g. from `conveyor local provision`)"
+            f"(set {'them' if len(missing) > 1 else 'it'} in the environment, run "
+            "`conveyor local up` in another terminal, or name a deployed stack with --stack)"
         )
     return {name: env[name] for name in names}
 

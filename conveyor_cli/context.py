@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import typer
+
 from conveyor import settings
 from conveyor.errors import ConfigError
 from conveyor_local import state
@@ -30,6 +32,14 @@ def use_local_stack_if_running() -> bool:
         return False
     running = state.read()
     if running is None:
+        gone = state.dead()
+        if gone is not None:
+            typer.secho(
+                f"note: the local stack (pid {gone}) is no longer running; its buckets and "
+                "ledger went with it. Start a new one with `conveyor local up`.",
+                fg="yellow",
+                err=True,
+            )
         return False
     os.environ.update(
         {

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from conveyor.aws import clients
+from conveyor.errors import ConveyorError
 from conveyor_cli.text import literal
 from conveyor_local import state
 from conveyor_local.provision import provision as provision_resources
@@ -61,8 +62,9 @@ def up(
     console = Console()
     running = state.read()
     if running is not None:
-        raise typer.BadParameter(
-            f"a local stack is already running (pid {running['pid']}, {running['endpoint']})"
+        raise ConveyorError(
+            f"a local stack is already running (pid {running['pid']}, {running['endpoint']}): "
+            "use it, or stop it first"
         )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):  # from here on, a signal means a clean stop

@@ -48,13 +48,32 @@ def settings_source(
 
 EXIT_ERROR = 1
 EXIT_AWS = 2
+EXIT_USAGE = 2
+"""click's own code for a usage error."""
+USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+"""Bad flags and arguments (typer raises click's, or its own vendored copy's, UsageError)."""
 
 
 def main() -> None:
-    """Console entry point: domain and AWS errors end as one line on stderr, never a traceback."""
+    """Console entry point: usage, domain and AWS errors end as one line on stderr, never a
+    traceback or a box; the exit code says which (2 for usage and AWS, 1 for the rest)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
+    except USAGE_ERROR as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `conveyor` alone: its help, as asked
+            typer.echo(err.ctx.get_help() if err.ctx else "", err=True)
+            sys.exit(EXIT_USAGE)
+        command = err.ctx.command_path if err.ctx else "conveyor"
+        typer.secho(
+            f"error: {visible(err.format_message())} (see `{command} --help`)", fg="red", err=True
+        )
+        sys.exit(EXIT_USAGE)
+    except typer.Abort:
+        typer.secho("aborted", fg="red", err=True)
+        sys.exit(EXIT_ERROR)
     except ConveyorError as err:
         typer.secho(f"error: {visible(err)}", fg="red", err=True)
         sys.exit(EXIT_ERROR)
@@ -71,3 +90,4 @@ def main() -> None:
     except BotoCoreError as err:
         typer.secho(f"error: AWS: {visible(err)}", fg="red", err=True)
         sys.exit(EXIT_AWS)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -20,6 +20,7 @@ from conveyor.ledger.entries import spec_of
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
+from conveyor.metadata import OUTPUT_SOURCE_VERSION
 from conveyor.objects import ObjectVersion, pin
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform, parse_routes, route
@@ -150,7 +151,9 @@ def reprocess(
     if transform is not None:
         check_transform(transform, "--transform")  # before anything is copied back
     values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
-    s3 = client("s3")
+    s3, dynamodb = clients("s3", "dynamodb")
+    table = settings.optional(settings.LEDGER_TABLE)
+    ledger = Ledger(dynamodb, table) if table else None
     trigger = build_trigger() if transform and not dry_run else None
     rows = []
     pages = s3.get_paginator("list_objects_v2").paginate(
@@ -159,10 +162,14 @@ def reprocess(
     for page in pages:
         for obj in page.get("Contents", []):
             key = obj["Key"]
+            chosen, why_not = _newest_archived(s3, ledger, values, key)
+            if chosen is None:
+                rows.append({"key": key, "action": "refused", "reason": why_not})
+                continue
             if dry_run:
                 rows.append({"key": key, "action": "would copy back", "reason": ""})
                 continue
-            copied = _copy_back(s3, values, key)
+            copied = _copy_back(s3, values, key, chosen)
             row = {
                 "key": key,
                 "action": "copied back",
@@ -328,10 +335,37 @@ def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
         raise
 
 
-def _copy_back(s3: Any, values: dict[str, str], key: str) -> ObjectVersion:
+def _newest_archived(
+    s3: Any, ledger: Ledger | None, values: dict[str, str], key: str
+) -> tuple[str | None, str]:
+    """The archive version holding the key's newest processed upload, or None and why not.
+
+    The archive's current version is the one copied last, not the newest upload (an older
+    version's job may finish later): the upload whose output stands is the newest, and the
+    ledger knows its archive copy. Without that, only a key archived once is unambiguous.
+    """
+    archive = values[settings.ARCHIVE_BUCKET]
+    for item in ledger.versions_of(values[settings.STAGING_BUCKET], key) if ledger else []:
+        output, copy = item.get("output") or {}, item.get("archive") or {}
+        if not (output and copy.get("version_id") and item.get("version_id")):
+            continue
+        head = head_or_none(s3, Bucket=output["bucket"], Key=output["key"])
+        if head and head.get("Metadata", {}).get(OUTPUT_SOURCE_VERSION) == item["version_id"]:
+            return copy["version_id"], ""
+    listing = s3.list_object_versions(Bucket=archive, Prefix=key, MaxKeys=2)
+    versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
+    if len(versions) == 1:
+        return versions[0]["VersionId"], ""
+    return None, (
+        "the archive holds several uploads of this key and the ledger does not say which is "
+        "the newest (its output is gone or was never written)"
+    )
+
+
+def _copy_back(s3: Any, values: dict[str, str], key: str, version_id: str) -> ObjectVersion:
     """A new staging version with the original's bytes and metadata, minus the archive's own."""
     archive = values[settings.ARCHIVE_BUCKET]
-    head = s3.head_object(Bucket=archive, Key=key)
+    head = s3.head_object(Bucket=archive, Key=key, VersionId=version_id)
     metadata = {
         k: v for k, v in head.get("Metadata", {}).items() if not k.startswith("conveyor-source")
     }

@@ -17,15 +17,18 @@ _BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
 UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
 """C0 and C1 controls and DEL, line and paragraph separators, and the bidirectional controls that
 can make a terminal show characters in another order than they are."""
+ESCAPED = re.compile(f"{UNSAFE.pattern[:-1]}\\\\]")
+"""What `visible` writes out: the unsafe characters, and the backslash its escapes begin with."""
 RAW_IN_JSON = re.compile(f"[{_BEYOND_C0}]")
 """The unsafe characters `json.dumps(ensure_ascii=False)` leaves raw (it escapes C0 itself)."""
 
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+"""A backslash is doubled, so a key holding the text `\x1b` never looks like one holding ESC."""
 
 
 def visible(value: object) -> str:
     """`value` with each unsafe character written as an escape: `\\x1b`, `\\n`, `\\u202e`."""
-    return UNSAFE.sub(_escape, str(value))
+    return ESCAPED.sub(_escape, str(value))
 
 
 def literal(value: object, style: str = "") -> Text:

@@ -13,6 +13,7 @@ import threading
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from conveyor.errors import ConfigError
+from conveyor_local import moto_fixes
 
 HOST = "127.0.0.1"
 
@@ -20,6 +21,7 @@ HOST = "127.0.0.1"
 class MotoServer:
     def __init__(self, port: int = 0) -> None:
         """Bind `port` (0: any free one) or raise ConfigError; `start` serves it."""
+        moto_fixes.apply()
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,

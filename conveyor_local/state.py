@@ -42,6 +42,19 @@ def read() -> dict[str, Any] | None:
     return state
 
 
+def dead() -> int | None:
+    """The pid a state file names when that process is gone (the stack died without cleaning
+    up); the file is removed, so this is said once."""
+    try:
+        pid = int(json.loads(state_file().read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if read() is not None:
+        return None
+    remove(pid)
+    return pid
+
+
 def remove(pid: int) -> None:
     """Remove the state file if it is still ours."""
     path = state_file()

@@ -48,7 +48,10 @@ def moto_endpoint() -> Iterator[str]:
     """One moto server for the whole run; Batch in simple mode so SubmitJob needs no Docker."""
     from moto.server import ThreadedMotoServer
 
+    from conveyor_local import moto_fixes
     from conveyor_local.stack import configure_moto
+
+    moto_fixes.apply()  # as the local stack does: keys with control characters can be listed
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -33,7 +33,7 @@ class Context:
 class Transform(Protocol):
     name: str
     output_template: str
-    """The default output key (see batch_job.naming for the fields)."""
+    """The default output key (see conveyor.naming for the fields)."""
     content_type: str
 
     def check(self, context: Context) -> None:

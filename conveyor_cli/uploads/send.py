@@ -46,6 +46,11 @@ def files(paths: list[Path], key_prefix: str) -> list[tuple[Path, str]]:
         raise ConveyorError(f"--key-prefix {key_prefix!r} starts with '/': keys never do")
     found: list[tuple[Path, str]] = []
     for path in paths:
+        if path.is_dir() and path.resolve() == Path(path.anchor or "/").resolve():
+            raise ConveyorError(
+                f"{str(path)!r} is the whole filesystem (an unset variable before a '/'?): "
+                "name the folder to upload"
+            )
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file())
             found += [(p, key_prefix + p.relative_to(path).as_posix()) for p in inside]

@@ -21,6 +21,7 @@ from conveyor import settings
 from conveyor.jobs import COMMAND, ENTRYPOINT
 from conveyor.settings import output_name
 from infra.app import build
+from infra.functions import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -259,6 +260,25 @@ def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Templ
     }
     assert expected <= files
     assert {f.split("/")[0] for f in files} == {"conveyor", "trigger_lambda", "completion_lambda"}
+    assert PACKAGES == ("conveyor", "trigger_lambda", "completion_lambda")
+    # Nothing of the faces, the worker, the CDK app, the tests or caches: the packages' code only.
+    others = (
+        "conveyor_cli",
+        "conveyor_local",
+        "batch_job",
+        "infra",
+        "tests",
+        "bench",
+        "requirements",
+    )
+    assert not [f for f in files if f.split("/")[0] in others]
+    sources = {
+        p.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert files == sources
     handlers = {f["Properties"]["Handler"] for f in functions if "S3Key" in f["Properties"]["Code"]}
     assert handlers == {
         "trigger_lambda.handler.handler",
@@ -311,14 +331,72 @@ def test_no_s3_action_on_every_resource(synthesized: tuple[Any, Template]) -> No
     assert offending == []
 
 
+def logical_lines(text: str) -> list[str]:
+    """A Dockerfile's instructions, continuation lines joined, comments left out."""
+    lines = re.sub(r"\s*\\\n\s*", " ", text).splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 def test_dockerfile_is_lint_clean_and_installs_what_make_installs() -> None:
     hadolint = Path(sys.executable).parent / "hadolint"
     done = subprocess.run([str(hadolint), str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    make = re.search(r"^APT_PACKAGES := (.+)$", (ROOT / "Makefile").read_text(), re.M)
-    docker = re.search(
-        r"apt-get install -y --no-install-recommends ([^\\&]+)", (ROOT / "Dockerfile").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    lines = logical_lines(dockerfile)
+    # The base image by tag (to read) and digest (what is pulled): two builds get the same base.
+    froms = [line for line in lines if line.startswith("FROM ")]
+    assert froms and all(re.fullmatch(r"FROM \S+:\S+@sha256:[0-9a-f]{64}", f) for f in froms), froms
+    # The Debian packages are listed once, in requirements/apt.txt, which both `make` and the
+    # image install (hadolint does not see through xargs: the flags are checked here).
+    packages = (ROOT / "requirements" / "apt.txt").read_text().split()
+    assert packages
+    assert re.search(
+        r"^APT_PACKAGES := .*requirements/apt\.txt", (ROOT / "Makefile").read_text(), re.M
     )
-    assert make and docker
-    assert make.group(1).split() == docker.group(1).split()
-    assert f"ENTRYPOINT {json.dumps(list(ENTRYPOINT))}" in (ROOT / "Dockerfile").read_text()
+    make = subprocess.run(
+        ["make", "-s", "--no-print-directory", "--eval", "apt: ; @echo $(APT_PACKAGES)", "apt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert make.returncode == 0, make.stderr
+    assert make.stdout.split() == packages
+    installs = [line for line in lines if "apt-get install" in line]
+    assert len(installs) == 1 and dockerfile.count("apt-get install") == 1, installs
+    assert re.search(
+        r"&& xargs --arg-file=requirements/apt\.txt apt-get install -y --no-install-recommends &&",
+        installs[0],
+    ), installs
+    # Only the worker's locked dependencies, every one checked against its hashes; the project
+    # itself is not installed: its two packages are copied, nothing else of the repository.
+    pips = [re.search(r"pip install ([^&]+)", line) for line in lines]
+    pips = [m.group(1).split() for m in pips if m]
+    assert len(pips) == 1 and "--require-hashes" in pips[0], pips
+    assert [a for a in pips[0] if not a.startswith("-")] == ["requirements/worker.txt"], pips
+    assert "-r" in pips[0]
+    copied = [s for line in lines if line.startswith(("COPY ", "ADD ")) for s in line.split()[1:-1]]
+    assert sorted(copied) == [
+        "batch_job",
+        "conveyor",
+        "requirements/apt.txt",
+        "requirements/worker.txt",
+    ]
+    assert any(line.startswith("ENV ") and "PYTHONPATH=" in line for line in lines)
+    assert f"ENTRYPOINT {json.dumps(list(ENTRYPOINT))}" in lines
+
+
+def test_the_image_is_built_from_the_workers_files_only(synthesized: tuple[Any, Template]) -> None:
+    stack, _ = synthesized
+    outdir = Path(stack.node.root.outdir)
+    manifest = json.loads((outdir / f"{stack.stack_name}.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    context = outdir / image["source"]["directory"]
+    files = {p.relative_to(context).as_posix() for p in context.rglob("*") if p.is_file()}
+    tops = {f.split("/")[0] for f in files}
+    assert tops == {"Dockerfile", ".dockerignore", "requirements", "conveyor", "batch_job"}
+    assert {f for f in files if f.startswith("requirements/")} == {
+        "requirements/apt.txt",
+        "requirements/worker.txt",
+    }
+    assert "batch_job/__main__.py" in files and "conveyor/jobs.py" in files
+    assert not [f for f in files if "__pycache__" in f]

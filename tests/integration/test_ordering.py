@@ -174,3 +174,24 @@ def test_default_output_names_keep_every_key_apart(stack: Stack, first: str, sec
     assert run_worker(stack, two, "gzip").returncode == 0
     listed = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT])["Contents"]
     assert sorted(o["Key"] for o in listed) == sorted([f"{first}.gz", f"{second}.gz"])
+
+
+def test_reprocess_brings_back_the_newest_upload_not_the_last_archived(
+    stack: Stack, trigger: Any
+) -> None:
+    versions = burst(stack, "again/clip.txt", 3)
+    jobs = submitted_jobs(stack, trigger, "again/clip.txt", 3)
+    for version in reversed(versions):  # newest first: the oldest is the last one archived
+        assert run_job(stack, jobs[version.version_id]) == 0
+    archived_last = archive_versions(stack, "again/clip.txt")[0]
+    assert get(stack, ARCHIVE, "again/clip.txt", VersionId=archived_last["VersionId"]) == (
+        versions[0].body
+    )
+
+    result = CliRunner().invoke(app, ["reprocess", "--key-prefix", "again/", "--json"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert row["action"] == "copied back"
+    staged = stack.s3.get_object(Bucket=stack.staging, Key="again/clip.txt")
+    assert staged["VersionId"] == row["version_id"]
+    assert staged["Body"].read() == versions[-1].body  # the newest upload, not the oldest

@@ -59,6 +59,7 @@ KEYS = [
     "with space/and more spaces.txt",
     "plus+sign+and%percent.csv",
     "ünïcödé/日本語/ファイル.mov",
+    "ctrl/esc\x1b[2Jx\x01.mov",  # listed URL-encoded: XML cannot carry ESC
     "deep/" + "x" * 1019,  # 1,024 bytes, S3's longest key
 ]
 

@@ -128,3 +128,10 @@ def test_operator_reports_at_80_columns_keep_a_row_on_one_line(
     [line] = [line for line in lines if "clips/x.bin" in line]
     assert "resubmitted" in line and "9d2f4a1c" in line
     assert lines[-1] == line  # the row is this one line: nothing folded below it
+
+
+def test_a_written_escape_never_looks_like_the_character() -> None:
+    from conveyor_cli.text import visible
+
+    assert visible("a\x1bb") != visible("a\\x1bb")
+    assert visible("a\\x1bb") == "a\\\\x1bb"

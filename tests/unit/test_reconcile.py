@@ -99,3 +99,15 @@ def test_the_cli_recognises_the_local_stack_by_its_endpoint() -> None:
     assert not is_local_stack({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}, running)
     assert not is_local_stack({}, running)  # real AWS
     assert not is_local_stack({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, None)
+
+
+def test_silence_from_batch_in_the_wrong_place_fails_nothing() -> None:
+    from conveyor.reconcile import wrong_place
+
+    queue = "arn:aws:batch:eu-west-1:123456789012:job-queue/conveyor"
+    entries = [{"job_id": f"j{n}", "job_queue": queue} for n in range(3)]
+    asked = [e["job_id"] for e in entries]
+    assert "eu-west-1" in (wrong_place(asked, {}, entries, "us-east-1") or "")
+    assert "knows none of the 3 jobs" in (wrong_place(asked, {}, entries, "eu-west-1") or "")
+    assert wrong_place(asked, {"j0": {}}, entries, "eu-west-1") is None  # two are really lost
+    assert wrong_place(asked[:1], {}, entries[:1], "eu-west-1") is None  # one lost job is lost

@@ -55,6 +55,11 @@ def test_defaults_route_videos_only() -> None:
             "rule 2 .*unknown transform 'h265'; known: copy, gzip, command, h264-720p",
         ),
         ('[{"match": "*", "transform": "H264-720P"}]', "unknown transform 'H264-720P'"),
+        (
+            '[{"match": "*", "transform": "copy", "output_key": "{nope}.out"}]',
+            "rule 1 .*output key template '{nope}.out' names nope; known: {key}",
+        ),
+        ('[{"match": "*", "transform": "copy", "output_key": "{key"}]', "rule 1 .*malformed"),
     ],
 )
 def test_invalid_routes_point_at_the_rule(text: str, message: str) -> None:

@@ -105,3 +105,17 @@ def test_leaving_without_commit_aborts_and_conflict_is_reported() -> None:
         with pytest.raises(OutputConflict):
             upload.commit(replacing_etag='"stale"')
     assert s3.calls == ["create", "abort"]
+
+
+def test_the_filesystem_root_is_never_uploaded() -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from conveyor.errors import ConveyorError
+    from conveyor_cli.uploads.send import files
+
+    with pytest.raises(ConveyorError, match="whole filesystem"):
+        files([Path("/")], "")
+    with pytest.raises(ConveyorError, match="whole filesystem"):
+        files([Path("/tmp/..")], "")

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from batch_job import transforms
 from batch_job.archive import compare
 from batch_job.errors import BadInput, Transient, exit_code
-from batch_job.naming import output_key
 from batch_job.parts import (
     MAX_PARTS,
     MIN_PART_SIZE,
@@ -24,6 +23,7 @@ from batch_job.parts import (
 )
 from batch_job.provenance import Decision, Provenance, clash_reason, decide, supersedes
 from batch_job.source import Source
+from conveyor.naming import output_key
 
 
 @pytest.mark.parametrize(

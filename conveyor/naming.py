@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from string import Formatter
 
-from batch_job.errors import BadInput
+from conveyor.errors import BadInput
 
 PLACEHOLDERS = ("key", "dir", "stem", "ext", "transform", "version_id")
 """`{key}` the whole key, `{dir}` everything before its last `/`, `{stem}` its name without
@@ -24,18 +24,10 @@ def output_key(key: str, template: str, transform: str, version_id: str | None) 
     Nothing of the key is normalised (`a//b` stays apart from `a/b`, `/a` from `a`); only the
     slash an empty `{dir}` leaves in front of a top-level key's name is dropped.
     """
-    fields = _fields(key, transform, version_id)
-    try:
-        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
-    except ValueError as err:
-        raise BadInput(f"output key template {template!r} is malformed: {err}") from err
-    unknown = sorted(n for n in names if n not in fields)
-    if unknown:
-        raise BadInput(
-            f"output key template {template!r} names {', '.join(unknown)}; "
-            f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
-        )
-    rendered = template.format(**fields)
+    problem = template_problem(template)
+    if problem:
+        raise BadInput(problem)
+    rendered = template.format(**_fields(key, transform, version_id))
     if "/" not in key and template.startswith("{dir}/"):
         rendered = rendered.removeprefix("/")
     if not rendered or rendered.endswith("/"):
@@ -43,6 +35,22 @@ def output_key(key: str, template: str, transform: str, version_id: str | None) 
     if len(rendered.encode()) > MAX_KEY_BYTES:
         raise BadInput(f"output key for {key!r} is longer than S3's {MAX_KEY_BYTES} bytes")
     return rendered
+
+
+def template_problem(template: str) -> str | None:
+    """Why `template` can name no output, or None: checked when routes are read (start-up) and
+    again by the worker, which may be given a template by hand."""
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as err:
+        return f"output key template {template!r} is malformed: {err}"
+    unknown = sorted(n for n in names if n not in PLACEHOLDERS)
+    if unknown:
+        return (
+            f"output key template {template!r} names {', '.join(unknown) or 'a blank field'}; "
+            f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
+        )
+    return None
 
 
 def _fields(key: str, transform: str, version_id: str | None) -> dict[str, str]:
