@@ -7,39 +7,34 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from conveyor.ledger.entries import Entry
 from conveyor.status import Status
 
 UPLOAD_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
 """PutObject also covers CreateMultipartUpload, UploadPart and CompleteMultipartUpload."""
 
 
-def refusal(item: Mapping[str, Any], in_staging: bool) -> str | None:
+def refusal(entry: Entry, in_staging: bool) -> str | None:
     """Why a version cannot be resubmitted, or None when it can."""
-    status = item.get("status")
-    if status != Status.FAILED:
-        return f"it is {status or 'not submitted yet'}, not FAILED"
+    if entry.status is not Status.FAILED:
+        return f"it is {entry.status or 'not submitted yet'}, not FAILED"
     if not in_staging:
         return "its original is no longer in staging (see `conveyor reprocess`)"
     return None
 
 
-def stranded_reason(
-    item: Mapping[str, Any] | None, modified: datetime, cutoff: datetime
-) -> str | None:
+def stranded_reason(entry: Entry | None, modified: datetime, cutoff: datetime) -> str | None:
     """Why a staging version older than `cutoff` still waits there, or None if it is in hand."""
     if modified >= cutoff:
         return None
-    if item is None:
+    if entry is None:
         return "no job: the trigger never saw it"
-    status = item.get("status")
-    if status is None and not item.get("job_id"):
-        return f"no job: {item.get('last_error') or 'its claim was never completed'}"
-    if status == Status.FAILED:
-        return f"its job failed: {item.get('error') or item.get('status_reason') or ''}".rstrip(
-            ": "
-        )
-    if status == Status.SKIPPED:
-        return f"skipped: {item.get('status_reason', 'no route')}"
+    if entry.status is None and not entry.job_id:
+        return f"no job: {entry.get('last_error') or 'its claim was never completed'}"
+    if entry.status is Status.FAILED:
+        return f"its job failed: {entry.error or entry.reason}".rstrip(": ")
+    if entry.status is Status.SKIPPED:
+        return f"skipped: {entry.reason or 'no route'}"
     return None
 
 

@@ -16,7 +16,7 @@ from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
 from conveyor.errors import ConveyorError, NotFound
 from conveyor.jobs import JobSpec
-from conveyor.ledger.entries import spec_of
+from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
@@ -86,19 +86,19 @@ def resubmit(
     routes = parse_routes(settings.optional(settings.ROUTES)) if reroute else None
     dynamodb, s3, batch = clients("dynamodb", "s3", "batch")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
-    items = _items(ledger, values, targets or [], failed, since, key_prefix)
+    entries = _items(ledger, values, targets or [], failed, since, key_prefix)
     rows = []
-    for item in items:
-        in_staging = _in_staging(s3, item)
-        spec = spec_of(item)
+    for entry in entries:
+        in_staging = _in_staging(s3, entry)
+        spec = entry.spec
         chosen = route(spec.version.key, spec.version.size, routes) if routes else None
-        reason = refusal(item, in_staging) or (
+        reason = refusal(entry, in_staging) or (
             "no route matches it now" if routes and chosen is None else None
         )
         row = {
-            "key": item["object_key"],
-            "version_id": item.get("version_id"),
-            "old_job": item.get("job_id"),
+            "key": entry.key,
+            "version_id": entry.version_id,
+            "old_job": entry.job_id,
         }
         if reason:
             rows.append({**row, "action": "refused", "reason": reason})
@@ -106,8 +106,8 @@ def resubmit(
         if dry_run:
             rows.append({**row, "action": "would resubmit", "reason": ""})
             continue
-        queue = item.get("job_queue") or values[settings.JOB_QUEUE]
-        definition = item.get("job_definition") or values[settings.JOB_DEFINITION]
+        queue = entry.get("job_queue") or values[settings.JOB_QUEUE]
+        definition = entry.get("job_definition") or values[settings.JOB_DEFINITION]
         if chosen is not None:
             spec = JobSpec.for_route(spec.version, chosen)
             queue = chosen.job_queue or values[settings.JOB_QUEUE]
@@ -118,7 +118,7 @@ def resubmit(
             spec,
             job_queue=queue,
             job_definition=definition,
-            reason=f"resubmission of job {item.get('job_id')}",
+            reason=f"resubmission of job {entry.job_id}",
         )
         rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
     _report(rows, as_json, "resubmit")
@@ -277,8 +277,8 @@ def _items(
     failed: bool,
     since: str | None,
     key_prefix: str | None,
-) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+) -> list[Entry]:
+    items: list[Entry | None] = []
     if failed:
         rows = list_versions(
             ledger,
@@ -325,10 +325,10 @@ def _key(version: ObjectVersion) -> dict[str, str]:
     return {"partition": key["pk"], "sort": key["sk"]}
 
 
-def _in_staging(s3: Any, item: dict[str, Any]) -> bool:
-    where = {"Bucket": item["bucket"], "Key": item["object_key"]}
+def _in_staging(s3: Any, entry: Entry) -> bool:
+    where = {"Bucket": entry.bucket, "Key": entry.key}
     try:
-        return head_or_none(s3, **where, **pin(item.get("version_id"), item["etag"])) is not None
+        return head_or_none(s3, **where, **pin(entry.version_id, entry.etag)) is not None
     except ClientError as err:
         if error_code(err) in PRECONDITION_FAILED:  # the key holds other bytes now
             return False
@@ -345,13 +345,13 @@ def _newest_archived(
     ledger knows its archive copy. Without that, only a key archived once is unambiguous.
     """
     archive = values[settings.ARCHIVE_BUCKET]
-    for item in ledger.versions_of(values[settings.STAGING_BUCKET], key) if ledger else []:
-        output, copy = item.get("output") or {}, item.get("archive") or {}
-        if not (output and copy.get("version_id") and item.get("version_id")):
+    for entry in ledger.versions_of(values[settings.STAGING_BUCKET], key) if ledger else []:
+        output, copy = entry.output, entry.archive
+        if not (output and copy and copy.version_id and entry.version_id):
             continue
-        head = head_or_none(s3, Bucket=output["bucket"], Key=output["key"])
-        if head and head.get("Metadata", {}).get(OUTPUT_SOURCE_VERSION) == item["version_id"]:
-            return copy["version_id"], ""
+        head = head_or_none(s3, Bucket=output.bucket, Key=output.key)
+        if head and head.get("Metadata", {}).get(OUTPUT_SOURCE_VERSION) == entry.version_id:
+            return copy.version_id, ""
     listing = s3.list_object_versions(Bucket=archive, Prefix=key, MaxKeys=2)
     versions = [v for v in listing.get("Versions", []) if v["Key"] == key]
     if len(versions) == 1:
@@ -386,10 +386,8 @@ def _copy_back(s3: Any, values: dict[str, str], key: str, version_id: str) -> Ob
     )
 
 
-def _unstrand(
-    trigger: Any, ledger: Ledger, version: ObjectVersion, item: dict[str, Any] | None
-) -> str:
-    if item is not None and item.get("status") == Status.FAILED:
+def _unstrand(trigger: Any, ledger: Ledger, version: ObjectVersion, item: Entry | None) -> str:
+    if item is not None and item.status is Status.FAILED:
         job_id = resubmit_item(
             trigger.batch,
             ledger,

@@ -16,6 +16,7 @@ from conveyor.clock import iso, utcnow
 from conveyor.errors import ConveyorError
 from conveyor.events.batch import JobStateChange
 from conveyor.ledger import transitions
+from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import (
     BUCKET_INDEX,
     JOB_INDEX,
@@ -162,24 +163,24 @@ class Ledger:
 
     # --- reads --------------------------------------------------------------------------------
 
-    def get(self, partition: str, sort: str) -> Item | None:
+    def get(self, partition: str, sort: str) -> Entry | None:
         response = self._client.get_item(
             TableName=self._table,
             Key=_serialize({PARTITION_KEY: partition, SORT_KEY: sort}),
             ConsistentRead=True,
         )
-        return _deserialize(response["Item"]) if "Item" in response else None
+        return Entry(_deserialize(response["Item"])) if "Item" in response else None
 
-    def versions_of(self, bucket: str, key: str) -> list[Item]:
+    def versions_of(self, bucket: str, key: str) -> list[Entry]:
         """Every version of one object that the ledger knows, newest update first."""
         items = self._query(
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
             ExpressionAttributeValues=_serialize({":pk": primary_key(bucket, key, "")["pk"]}),
         )
-        return sorted(items, key=lambda i: i.get("updated_at", ""), reverse=True)
+        return sorted(items, key=lambda entry: entry.updated_at, reverse=True)
 
-    def find_job(self, job_id: str) -> list[Item]:
+    def find_job(self, job_id: str) -> list[Entry]:
         return list(
             self._query(
                 IndexName=JOB_INDEX,
@@ -190,7 +191,7 @@ class Ledger:
 
     def by_status(
         self, status: Status, *, since: str | None = None, key_prefix: str | None = None
-    ) -> Iterator[Item]:
+    ) -> Iterator[Entry]:
         """Versions in one status, newest update first, from the status index."""
         condition, values = "#status = :status", {":status": status.value}
         if since:
@@ -209,7 +210,7 @@ class Ledger:
 
     def under_prefix(
         self, bucket: str, key_prefix: str, *, since: str | None = None
-    ) -> Iterator[Item]:
+    ) -> Iterator[Entry]:
         """Versions whose key starts with `key_prefix`, in key order, from the bucket index."""
         values: dict[str, Any] = {":bucket": bucket, ":prefix": key_prefix}
         request: dict[str, Any] = {
@@ -254,11 +255,11 @@ class Ledger:
             logger.info("%s: a retried write found its own earlier success", item[PARTITION_KEY])
         return item
 
-    def _query(self, **request: Any) -> Iterator[Item]:
+    def _query(self, **request: Any) -> Iterator[Entry]:
         paginator = self._client.get_paginator("query")
         for page in paginator.paginate(TableName=self._table, **request):
             for raw in page.get("Items", []):
-                yield _deserialize(raw)
+                yield Entry(_deserialize(raw))
 
 
 def _key_of(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,6 +58,13 @@ def conveyor(env: dict[str, str], *args: str) -> list[dict] | None:
     return json.loads(done.stdout)
 
 
+def what_happened(row: dict) -> str:
+    """A failed row's story for the assertion message: its error and the end of its job's log."""
+    story = f"{row['version_id']} {row['status']} exit {row['exit_code']}: {row['error']}"
+    log = Path(row["log_stream"] or "/nonexistent")
+    return story + ("\n" + log.read_text()[-3000:] if log.is_file() else "")
+
+
 def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, dict]) -> None:
     state, env = local_stack
     s3 = boto3.client(
@@ -88,7 +95,7 @@ def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, d
     assert statuses == {
         **{v: "SUPERSEDED" for v in versions[:-1]},
         versions[-1]: "SUCCEEDED",
-    }, rows
+    }, [what_happened(r) for r in rows]
 
     output = state["settings"]["CONVEYOR_OUTPUT_BUCKET"]
     assert s3.get_object(Bucket=output, Key="fast.txt")["Body"].read() == b"upload 4"
