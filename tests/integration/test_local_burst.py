@@ -10,34 +10,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.conftest import free_port
+from tests.integration.local import conveyor_env, stack_s3, start_local_up
 
 ROUTES = json.dumps([{"match": "*", "transform": "copy"}])
 
 
 @pytest.fixture
 def local_stack(tmp_path: Path) -> Iterator[tuple[dict, dict[str, str]]]:
-    """`conveyor local up` as a real process; yields its state and a shell that finds it."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
-    env.update(CONVEYOR_HOME=str(tmp_path), COLUMNS="200")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port())],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**env, "CONVEYOR_ROUTES": ROUTES},
-    )
-    state_file = tmp_path / "local.json"
-    deadline = time.monotonic() + 60
-    while not state_file.exists():
-        assert process.poll() is None and time.monotonic() < deadline, "local up did not start"
-        time.sleep(0.2)
+    """`conveyor local up` copying every file; yields its state and a shell that finds it."""
+    process, state = start_local_up(tmp_path, CONVEYOR_ROUTES=ROUTES)
     try:
-        yield json.loads(state_file.read_text()), env
+        yield state, conveyor_env(tmp_path)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -67,13 +52,7 @@ def what_happened(row: dict) -> str:
 
 def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, dict]) -> None:
     state, env = local_stack
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=state["endpoint"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        region_name="us-east-1",
-    )
+    s3 = stack_s3(state)
     staging = state["settings"]["CONVEYOR_STAGING_BUCKET"]
     started = time.monotonic()
     versions = [

@@ -13,17 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from conveyor_local.media import make_video
 from tests.conftest import free_port
-
-
-def conveyor_env(home: Path) -> dict[str, str]:
-    """A shell with no CONVEYOR_* settings nor endpoint; only where the local stack keeps state."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
-    return {**env, "CONVEYOR_HOME": str(home), "COLUMNS": "200"}
+from tests.integration.local import conveyor_env, stack_s3, start_local_up
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
@@ -43,24 +37,6 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert time.monotonic() - started < 120
 
 
-def start_local_up(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], dict]:
-    """`conveyor local up` as a process, once it has recorded itself in `home`/local.json."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port()), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**conveyor_env(home), **env},
-    )
-    state_file = home / "local.json"
-    deadline = time.monotonic() + 60
-    while not (state_file.exists() and json.loads(state_file.read_text())["pid"] == process.pid):
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        assert time.monotonic() < deadline, "local up did not start"
-        time.sleep(0.2)
-    return process, json.loads(state_file.read_text())
-
-
 @pytest.fixture
 def local_up(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict]]:
     process, state = start_local_up(tmp_path)
@@ -73,13 +49,7 @@ def test_local_up_serves_other_terminals_and_stops_cleanly(
     local_up: tuple[subprocess.Popen[str], dict], tmp_path: Path
 ) -> None:
     process, state = local_up
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=state["endpoint"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        region_name="us-east-1",
-    )
+    s3 = stack_s3(state)
     video = make_video(tmp_path / "clip.mov", width=640, height=360, seconds=1, faststart=False)
     s3.upload_file(str(video), state["settings"]["CONVEYOR_STAGING_BUCKET"], "in/clip ü.mov")
 
@@ -211,13 +181,7 @@ def processes() -> dict[int, tuple[int, int, str]]:
 
 def running_job(stack_pid: int, state: dict) -> tuple[int, int]:
     """Upload a file to the stack and wait for its job: (worker pid, its tool's pid)."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=state["endpoint"],
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        region_name="us-east-1",
-    )
+    s3 = stack_s3(state)
     s3.put_object(Bucket=state["settings"]["CONVEYOR_STAGING_BUCKET"], Key="slow.txt", Body=b"x")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -264,14 +228,9 @@ def test_a_killed_local_up_takes_its_jobs_along_and_restarts_empty(tmp_path: Pat
     again, fresh = start_local_up(tmp_path)  # the dead stack's local.json is not "running"
     try:
         assert fresh["pid"] == again.pid and fresh["endpoint"] != state["endpoint"]
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=fresh["endpoint"],
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            region_name="us-east-1",
+        listed = stack_s3(fresh).list_object_versions(
+            Bucket=fresh["settings"]["CONVEYOR_STAGING_BUCKET"]
         )
-        listed = s3.list_object_versions(Bucket=fresh["settings"]["CONVEYOR_STAGING_BUCKET"])
         assert "Versions" not in listed  # a throwaway stack: the old upload is gone, as it says
     finally:
         again.kill()

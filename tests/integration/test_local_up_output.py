@@ -10,10 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
-
 from tests.conftest import free_port
-from tests.integration.test_local_stack import conveyor_env
+from tests.integration.local import conveyor_env, stack_s3
 
 KEY = "odd/[/] [x] [bold]b[/]old.mov"
 """Markup that crashed the job line, or vanished from it; moto lists no control characters."""
@@ -37,13 +35,7 @@ def test_setting_and_job_lines_are_never_wrapped_nor_read_as_markup(tmp_path: Pa
             assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
             time.sleep(0.2)
         state = json.loads(state_file.read_text())
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=state["endpoint"],
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            region_name="us-east-1",
-        )
+        s3 = stack_s3(state)
         # Not a video: the job fails at once (exit 65), and its line names the key.
         s3.put_object(Bucket=state["settings"]["CONVEYOR_STAGING_BUCKET"], Key=KEY, Body=b"no")
         deadline = time.monotonic() + 90

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conveyor.aws import client
+from conveyor.jobs import PARAMETERS
 from conveyor.ledger.store import Ledger
 from tests.conftest import Stack
 from tests.integration.helpers import all_jobs, sqs_event
@@ -86,17 +87,7 @@ def test_multi_record_batch_submits_one_job_each_with_exact_parameters(
         assert params["version_id"] == response["VersionId"]  # pinned although moto sent none
         assert params["etag"] == response["ETag"].strip('"')
         assert params["transform"] == "copy"
-        assert set(params) == {
-            "bucket",
-            "key",
-            "version_id",
-            "etag",
-            "size",
-            "sequencer",
-            "transform",
-            "output_key",
-            "argv",
-        }
+        assert set(params) == set(PARAMETERS)
         assert len(job["jobName"]) <= 128
         [item] = ledger(stack).versions_of(stack.staging, key)
         assert item["status"] == "SUBMITTED" and item["job_id"] == job["jobId"]
