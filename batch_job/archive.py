@@ -179,6 +179,19 @@ def delete_original(s3: Any, source: Source) -> None:
         if error_code(err) in MISSING:
             return
         raise
+    logger.info("deleted s3://%s/%s version %s", source.bucket, source.key, source.version_id)
+
+
+def remove_copy(s3: Any, archived: Archived) -> None:
+    """Delete exactly this archive version (by VersionId, or If-Match without versioning)."""
+    try:
+        s3.delete_object(
+            Bucket=archived.bucket, Key=archived.key, **pin(archived.version_id, archived.etag)
+        )
+    except ClientError as err:
+        if error_code(err) in MISSING:
+            return
+        raise
 
 
 def _has_full_object_checksum(source: Source) -> bool:

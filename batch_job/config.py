@@ -17,8 +17,6 @@ PART_SIZE = "CONVEYOR_PART_SIZE"
 SINGLE_COPY = "CONVEYOR_SINGLE_COPY_LIMIT"
 """Largest original archived by one CopyObject (default 5 GB); tests lower it."""
 PROGRESS_SECONDS = "CONVEYOR_PROGRESS_SECONDS"
-FAULT = "CONVEYOR_FAULT_INJECT"
-"""Crash-test hook: the step after which the worker kills itself (tests only)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,6 @@ class WorkerConfig:
     min_part_size: int = DEFAULT_PART_SIZE
     single_copy_limit: int = SINGLE_COPY_LIMIT
     progress_seconds: float = 10.0
-    fault: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -54,7 +51,6 @@ class WorkerConfig:
             min_part_size=part,
             single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
             progress_seconds=_seconds(env, PROGRESS_SECONDS, 10.0),
-            fault=env.get(FAULT) or None,
         )
 
 

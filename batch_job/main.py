@@ -14,6 +14,7 @@ import os
 from batch_job import errors, logs
 from batch_job.config import Job, WorkerConfig
 from batch_job.run import run
+from batch_job.steps import AfterStep, no_faults
 from conveyor.aws import clients
 from conveyor.errors import BadEvent
 from conveyor.jobs import PARAMETERS, JobSpec
@@ -43,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> JobSpec:
     return JobSpec.from_parameters(vars(parser.parse_args(argv)))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, after_step: AfterStep = no_faults) -> int:
+    """Run one job and return its exit code; `after_step` is for the crash tests only."""
     try:
         spec = parse_args(argv)
     except BadEvent as err:
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         s3, dynamodb = clients("s3", "dynamodb")
         ledger = Ledger(dynamodb, config.ledger_table) if config.ledger_table else None
         _start_up_done()
-        outcome = run(job, config, s3, ledger)
+        outcome = run(job, config, s3, ledger, after_step=after_step)
     except Exception as err:
         code = errors.exit_code(err)
         if code == errors.EXIT_BUG:

@@ -10,11 +10,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import BadEvent
 from conveyor.objects import ObjectVersion
-from conveyor.routing import Route
+
+if TYPE_CHECKING:  # the worker, which never routes, need not load the routing rules
+    from conveyor.routing import Route
 
 JOB_NAME_MAX = 128
 """Batch: at most 128 letters, digits, hyphens, underscores; the first a letter or digit."""

@@ -1,35 +1,38 @@
-"""Transforms, one module each, found by name.
+"""Transforms, one module each, found by name; a job imports only its own transform's module, so
+a copy job loads no video code.
 
 Adding one: write a module with a class that has `name`, `output_template`, `content_type`,
-`check(context)` and `apply(context, sink)`, and list an instance in `REGISTRY` below and its
+`check(context)` and `apply(context, sink, checked)`, and list it in `REGISTRY` below and its
 name in `conveyor.routing.TRANSFORMS`, which routes and `conveyor reprocess` are checked against
 (tests/unit/test_routing.py fails while the two differ).
 """
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import import_module
+from typing import Any
+
 from batch_job.errors import BadInput
 from batch_job.transforms.base import Transform
-from batch_job.transforms.command import Command
-from batch_job.transforms.copy import Copy
-from batch_job.transforms.gzip import Gzip
-from batch_job.transforms.h264 import H264
 
-REGISTRY: dict[str, Transform] = {
-    t.name: t
-    for t in (
-        Copy(),
-        Gzip(),
-        Command(),
-        H264(name="h264-720p", height=720),
-        H264(name="h264-1080p", height=1080),
-    )
+REGISTRY: dict[str, tuple[str, dict[str, Any]]] = {
+    "copy": ("copy:Copy", {}),
+    "gzip": ("gzip:Gzip", {}),
+    "command": ("command:Command", {}),
+    "h264-720p": ("h264:H264", {"name": "h264-720p", "height": 720}),
+    "h264-1080p": ("h264:H264", {"name": "h264-1080p", "height": 1080}),
 }
+"""Each transform's class, as `module:Class` in this package, and the arguments it is made with."""
 
 
-def get(name: str) -> Transform:
+@cache
+def get(name: str) -> Transform[Any]:
     try:
-        return REGISTRY[name]
+        where, arguments = REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY))
         raise BadInput(f"unknown transform {name!r}; known: {known}") from None
+    module, _, cls = where.partition(":")
+    transform: Transform[Any] = getattr(import_module(f"{__name__}.{module}"), cls)(**arguments)
+    return transform

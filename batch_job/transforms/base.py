@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from batch_job.progress import Progress
 from batch_job.source import SignedGet, Source
@@ -14,7 +15,7 @@ class Sink(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     """The pinned original and the ways to read it: as a stream, or by URL for tools that seek."""
 
@@ -26,18 +27,22 @@ class Context:
     progress: Progress
     argv: tuple[str, ...] | None = None
     """The command line a `command` transform runs, from the job's spec."""
-    scratch: dict[str, Any] = field(default_factory=dict)
-    """What `check` learnt (a probe) for `apply` to use."""
 
 
-class Transform(Protocol):
+Checked = TypeVar("Checked")
+"""What a transform's `check` learns about the input (its probe; None when there is nothing)."""
+
+
+class Transform(Protocol[Checked]):
     name: str
     output_template: str
     """The default output key (see conveyor.naming for the fields)."""
     content_type: str
 
-    def check(self, context: Context) -> None:
-        """Refuse bad input (raise BadInput) before anything is written."""
+    def check(self, context: Context) -> Checked:
+        """Refuse bad input (raise BadInput) before anything is written; return what was learnt
+        (a probe), which `apply` receives."""
 
-    def apply(self, context: Context, sink: Sink) -> None:
-        """Stream the result into `sink`."""
+    def apply(self, context: Context, sink: Sink, checked: Future[Checked]) -> None:
+        """Stream the result into `sink`. `apply` starts while `check` may still run: `checked`
+        holds its result once it is done (the sink holds the first byte until then)."""

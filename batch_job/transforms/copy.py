@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from batch_job.transforms.base import Context, Sink
 
 
@@ -11,8 +13,8 @@ class Copy:
     content_type = "application/octet-stream"
 
     def check(self, context: Context) -> None:
-        pass
+        """Any bytes are a valid input."""
 
-    def apply(self, context: Context, sink: Sink) -> None:
+    def apply(self, context: Context, sink: Sink, checked: Future[None]) -> None:
         for chunk in context.open_stream():
             sink.write(chunk)

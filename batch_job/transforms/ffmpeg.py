@@ -44,18 +44,25 @@ holds other bytes now. A retry finds the version gone (and archived, or lost) an
 SIGNED_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\":]*")
 """A URL's query string, where a presigned URL keeps its signature."""
 ANY_URL = re.compile(r"https?://\S+")
-DAMAGE = (
+ENDED_EARLY = (
     "partial file",
     "moov atom not found",
     "ended prematurely",
+    "premature end of file",
+)
+"""What ffmpeg says (lower-cased) when the input file ends before its data does, yet exits 0 with
+what it managed: mov's "stream 0, offset 0x…: partial file", mxf's "… - partial file?",
+matroska's "File ended prematurely", the RIFF readers' "premature end of file". Any one is bad
+input. (http's "Stream ends prematurely" is a broken read, not a cut file: NETWORK_TROUBLE.)"""
+DECODER_ERRORS = (
     "error while decoding",
     "decoding error",
     "invalid data found when processing input",
     "damaged",
 )
-"""What ffmpeg says (lower-cased) when it reads past the end of a cut file or decodes garbage, yet
-exits 0 with whatever it managed: mov's "partial file", matroska's "File ended prematurely",
-the decoders' "Error while decoding stream" / "error while decoding MB" / "ac-tex damaged"."""
+"""What decoders say about a glitched frame ("Error while decoding stream", "ac-tex damaged"):
+camera and broadcast recordings (TS, MTS) that are complete carry them too, so they only explain
+a shortfall, never fail a run on their own."""
 PROGRESS = re.compile(r"[a-z][a-z0-9_]*=")
 """A `-progress` line: `out_time_us=3018594`, `bitrate= 751.6kbits/s`, `progress=end`."""
 SHORTFALL_SECONDS = 0.5
@@ -93,12 +100,13 @@ class Probe:
 
 
 class Report:
-    """What ffmpeg tells on stderr while it runs: how far its output got and the first sign of
-    damaged input. Constant memory: one number and one line, however long the run."""
+    """What ffmpeg tells on stderr while it runs: how far its output got, the first sign that the
+    file ends early and the first decoder error. Constant memory however long the run."""
 
     def __init__(self) -> None:
         self.out_seconds = 0.0
         self.ended = False
+        self.ended_early: str | None = None
         self.damage: str | None = None
 
     def read(self, line: str) -> bool:
@@ -112,7 +120,9 @@ class Report:
                 self.ended = True
             return True
         said = ANY_URL.sub("<input>", line).lower()  # a key may itself say "damaged"
-        if self.damage is None and any(sign in said for sign in DAMAGE):
+        if self.ended_early is None and any(sign in said for sign in ENDED_EARLY):
+            self.ended_early = _clean(line)[-300:]
+        if self.damage is None and any(sign in said for sign in DECODER_ERRORS):
             self.damage = _clean(line)[-300:]
         return False
 
@@ -195,7 +205,8 @@ def incomplete(report: Report, probe: Probe | None, stderr: str) -> Exception | 
 
     ffmpeg treats a cut file (or a read that failed midway) as the end of the input and exits 0,
     so a short output would pass for a success; that is bad input, or transient if the network
-    broke the read.
+    broke the read. A shortfall against the declared duration, or ffmpeg saying the file ends
+    early, is enough; decoder errors alone are not (complete recordings have glitched frames).
     """
     if not report.ended:
         return RuntimeError("ffmpeg exited 0 without its final progress report")
@@ -205,11 +216,12 @@ def incomplete(report: Report, probe: Probe | None, stderr: str) -> Exception | 
         allowed = max(SHORTFALL_SECONDS, SHORTFALL_RATIO * declared) + (probe.frame_seconds or 0)
         if declared - report.out_seconds > allowed:
             short = f"decoded {report.out_seconds:.1f} s of the {declared:.1f} s the file declares"
-    if short is None and report.damage is None:
+    if short is None and report.ended_early is None:
         return None
     reason = ": ".join(part for part in (short, "the file is truncated or damaged") if part)
-    if report.damage:
-        reason += f" (ffmpeg: {report.damage})"
+    said = report.ended_early or report.damage
+    if said:
+        reason += f" (ffmpeg: {said})"
     return classify(reason, stderr)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from concurrent.futures import Future
 
 from batch_job.transforms.base import Context, Sink
 
@@ -18,9 +19,9 @@ class Gzip:
     content_type = "application/gzip"
 
     def check(self, context: Context) -> None:
-        pass
+        """Any bytes can be compressed."""
 
-    def apply(self, context: Context, sink: Sink) -> None:
+    def apply(self, context: Context, sink: Sink, checked: Future[None]) -> None:
         compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, GZIP_WBITS)
         for chunk in context.open_stream():
             sink.write(compressor.compress(chunk))

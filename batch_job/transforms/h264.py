@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from batch_job.transforms import ffmpeg
 from batch_job.transforms.base import Context, Sink
 from batch_job.transforms.process import run_filter
@@ -15,17 +17,18 @@ class H264:
         self.profile = ffmpeg.Profile(height=height)
         self.output_template = "{key}." + name + ".mp4"
 
-    def check(self, context: Context) -> None:
+    def check(self, context: Context) -> ffmpeg.Probe:
+        """ffprobe accepts the input: an allowed container with a video stream, and its length."""
         get = context.signed_get()
-        context.scratch["probe"] = ffmpeg.probe(get.url, get.headers)
+        return ffmpeg.probe(get.url, get.headers)
 
-    def apply(self, context: Context, sink: Sink) -> None:
+    def apply(self, context: Context, sink: Sink, checked: Future[ffmpeg.Probe]) -> None:
         get = context.signed_get()
         report = ffmpeg.Report()
 
         def on_stderr(line: str) -> bool:
             consumed = report.read(line)
-            probe: ffmpeg.Probe | None = context.scratch.get("probe")  # set by check, in parallel
+            probe = _known(checked)  # ffprobe runs beside ffmpeg's start
             if consumed and probe and probe.duration:
                 context.progress.set_fraction(report.out_seconds / probe.duration)
             return consumed
@@ -37,16 +40,16 @@ class H264:
             raise ffmpeg.classify(
                 f"ffmpeg failed: {ffmpeg.last_line(finished.stderr_tail)}", finished.stderr_tail
             )
-        # Raising here, before the commit, aborts the output upload and keeps the original.
-        problem = ffmpeg.incomplete(report, self._probe(context), finished.stderr_tail)
+        # Raising here, before the commit, aborts the output upload and keeps the original. The
+        # probe is there once ffmpeg wrote a byte (the sink waits for the check); else this waits
+        # for it, and a refusal raises the probe's reason.
+        problem = ffmpeg.incomplete(report, checked.result(), finished.stderr_tail)
         if problem is not None:
             raise problem
 
-    def _probe(self, context: Context) -> ffmpeg.Probe:
-        """`check`'s probe; it is there once ffmpeg wrote a byte (the sink waits for `check`),
-        else (no output at all) probe again rather than wait on a thread that may not exist."""
-        probe: ffmpeg.Probe | None = context.scratch.get("probe")
-        if probe is None:
-            get = context.signed_get()
-            probe = ffmpeg.probe(get.url, get.headers)
-        return probe
+
+def _known(checked: Future[ffmpeg.Probe]) -> ffmpeg.Probe | None:
+    """The probe if ffprobe has accepted the input by now, else None (never waits)."""
+    if checked.done() and checked.exception() is None:
+        return checked.result()
+    return None

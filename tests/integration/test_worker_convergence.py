@@ -10,6 +10,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
+from batch_job.steps import Step
 from conveyor.jobs import EXIT_BAD_INPUT
 from conveyor_cli.main import app
 from tests.conftest import Stack
@@ -105,14 +106,16 @@ def test_sequencers_order_versions_uploaded_in_the_same_second(stack: Stack) -> 
     assert get(stack, OUTPUT, "seq.txt") == b"new"
 
 
-CRASH_POINTS = ["after-output-start", "after-output-complete", "after-archive-copy", "after-delete"]
+CRASH_POINTS = [Step.OUTPUT_STARTED, Step.OUTPUT_WRITTEN, Step.ARCHIVED, Step.DELETED]
+"""After the output upload started, after it was committed, after the archive copy was verified,
+after the original was deleted from staging."""
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
-def test_sigkill_at_every_step_then_run_again(stack: Stack, point: str) -> None:
+def test_sigkill_at_every_step_then_run_again(stack: Stack, point: Step) -> None:
     body = os.urandom(11 * 1024 * 1024)  # three 5 MiB parts: a real multipart output
     obj = upload(stack, f"crash/{point}.bin", body)
-    crashed = run_worker(stack, obj, "copy", env={**SMALL_PARTS, "CONVEYOR_FAULT_INJECT": point})
+    crashed = run_worker(stack, obj, "copy", env=SMALL_PARTS, crash_after=point)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     # Nothing lost at the instant of the crash: the original is in staging or in the archive.
     archived = [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from conveyor_local.media import make_video, moov_at_end, probe
 from tests.conftest import Stack
 from tests.integration.worker import (
     Uploaded,
+    archive_versions,
     ledger,
     open_uploads,
     record_running,
@@ -186,3 +189,39 @@ def test_a_cut_video_is_bad_input_and_stays_in_staging(
     listing = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT], Prefix=key)
     assert listing.get("Contents", []) == []  # no short output reported as success
     assert staging_has(stack, obj) and open_uploads(stack) == []
+    # The copy archived while ffmpeg ran is withdrawn: an archived original reads as done.
+    assert archive_versions(stack, key) == []
+
+
+@pytest.fixture(scope="module")
+def glitched_ts(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A complete 6 s MPEG-TS with a few packets' payload garbled, as broadcast recordings have:
+    the TS headers stay, so the demuxer reads on to the end and only the decoders complain."""
+    path = make_video(
+        tmp_path_factory.mktemp("ts") / "six.ts", width=320, height=240, seconds=6, faststart=False
+    )
+    data = bytearray(path.read_bytes())
+    garble = random.Random(7)
+    for start in (len(data) * 3 // 10 // 188 * 188, len(data) * 6 // 10 // 188 * 188):
+        for packet in range(start, start + 12 * 188, 188):
+            data[packet + 4 : packet + 188] = garble.randbytes(184)
+    path.write_bytes(data)
+    decoded = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "error while decoding" in decoded.stderr.lower()  # what used to fail the job
+    return bytes(data)
+
+
+def test_a_complete_ts_with_glitched_frames_is_transcoded(
+    stack: Stack, glitched_ts: bytes, tmp_path: Path
+) -> None:
+    obj = upload(stack, "broadcast/glitched.ts", glitched_ts)
+    result = run_worker(stack, obj, "h264-720p")
+    assert result.returncode == 0, result.stderr
+    report, _ = output_probe(stack, "broadcast/glitched.ts.h264-720p.mp4", tmp_path)
+    assert float(report["format"]["duration"]) == pytest.approx(6, abs=0.3)
+    assert not staging_has(stack, obj) and len(archive_versions(stack, obj.key)) == 1

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from batch_job.steps import Step
 from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
 from conveyor.jobs import COMMAND, ENTRYPOINT, JobSpec, command_line
@@ -16,6 +18,10 @@ from conveyor.ledger.store import Ledger
 from conveyor.objects import ObjectVersion
 from conveyor.status import Status
 from tests.conftest import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The checkout: where `python -m tests.integration.crashing_worker` finds `tests`."""
+CRASHING_WORKER = "tests.integration.crashing_worker"
 
 
 @dataclass
@@ -42,13 +48,17 @@ def run_worker(
     sequencer: str = "",
     argv: list[str] | None = None,
     timeout: float = 120,
+    crash_after: Step | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """The worker for one version, given a job spec as the trigger would make it."""
+    """The worker for one version, given a job spec as the trigger would make it; killed by
+    SIGKILL right after the step `crash_after` if given (tests/integration/crashing_worker.py)."""
     version = ObjectVersion(
         stack.staging, obj.key, obj.etag, len(obj.body), obj.version_id or None, sequencer or None
     )
     spec = JobSpec(version, transform, output_key or None, tuple(argv) if argv else None)
-    return run_parameters(spec.parameters(), env=env, job_id=job_id, timeout=timeout)
+    return run_parameters(
+        spec.parameters(), env=env, job_id=job_id, timeout=timeout, crash_after=crash_after
+    )
 
 
 def run_parameters(
@@ -57,11 +67,22 @@ def run_parameters(
     env: dict[str, str] | None = None,
     job_id: str = "",
     timeout: float = 120,
+    crash_after: Step | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """What Batch runs for a job with these parameters: the job definition's command, filled in."""
-    command = [sys.executable, *ENTRYPOINT[1:], *command_line(COMMAND, parameters)]
+    entry = [*ENTRYPOINT[1:]]
+    if crash_after is not None:
+        entry = ["-m", CRASHING_WORKER, crash_after.value]
+    command = [sys.executable, *entry, *command_line(COMMAND, parameters)]
     environment = {**os.environ, "AWS_BATCH_JOB_ID": job_id, **(env or {})}
-    return subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout)
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        cwd=ROOT if crash_after is not None else None,
+    )
 
 
 def log_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""A cut or damaged video must not pass for a success: ffmpeg exits 0 with what it could decode."""
+"""A cut video must not pass for a success (ffmpeg exits 0 with what it could decode), and a
+complete one with glitched frames must not fail."""
 
 from __future__ import annotations
 
@@ -45,9 +46,26 @@ def finished(seconds: float) -> Report:
     return report
 
 
-def test_the_report_follows_progress_and_keeps_the_first_sign_of_damage() -> None:
+# ffmpeg 5.1 on a complete MPEG-TS with a few packets garbled (a broadcast recording's glitches):
+# it decodes all 6 s and exits 0.
+GLITCHED = """\
+[h264 @ 0x558d6c7c5280] co located POCs unavailable
+[h264 @ 0x558d6c7c5280] error while decoding MB 12 8, bytestream -5
+[h264 @ 0x558d6c7c5280] concealing 212 DC, 212 AC, 212 MV errors in P frame
+[aac @ 0x558d6c863700] channel element 0.14 is not allocated
+Error while decoding stream #0:1: Invalid data found when processing input
+[mpeg2video @ 0x558d6c880480] ac-tex damaged at 22 17
+[mp2 @ 0x558d6c863900] decoding error
+out_time_us=6037333
+progress=end"""
+
+
+def test_the_report_follows_progress_and_keeps_the_first_early_end_and_decoder_error() -> None:
     report, kept = read(CUT_IN_HALF)
     assert report.out_seconds == pytest.approx(3.018594) and report.ended
+    assert report.ended_early == (
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55fc06f37400] stream 0, offset 0xab62b: partial file"
+    )
     assert (
         report.damage
         == "Error while decoding stream #0:1: Invalid data found when processing input"
@@ -60,9 +78,47 @@ def test_a_file_cut_in_half_is_bad_input_with_the_durations() -> None:
     report, kept = read(CUT_IN_HALF)
     error = incomplete(report, probe(6.0, video_duration=6.0, audio_duration=6.0), "\n".join(kept))
     assert isinstance(error, BadInput)
-    assert str(error).startswith(
+    assert str(error) == (
         "decoded 3.0 s of the 6.0 s the file declares: the file is truncated or damaged (ffmpeg: "
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55fc06f37400] stream 0, offset 0xab62b: partial file)"
     )
+
+
+def test_decoder_errors_alone_do_not_fail_a_complete_file() -> None:
+    report, kept = read(GLITCHED)
+    assert report.damage is not None and report.ended_early is None
+    assert (
+        incomplete(report, probe(6.0, video_duration=6.0, frame_seconds=0.04), "\n".join(kept))
+        is None
+    )
+    assert incomplete(report, probe(None), "\n".join(kept)) is None  # nothing declared either
+
+
+def test_decoder_errors_explain_a_shortfall() -> None:
+    report, kept = read(GLITCHED.replace("out_time_us=6037333", "out_time_us=2000000"))
+    error = incomplete(report, probe(6.0, video_duration=6.0), "\n".join(kept))
+    assert isinstance(error, BadInput)
+    assert str(error) == (
+        "decoded 2.0 s of the 6.0 s the file declares: the file is truncated or damaged "
+        "(ffmpeg: [h264 @ 0x558d6c7c5280] error while decoding MB 12 8, bytestream -5)"
+    )
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] stream 1, offset 0x5e02f: partial file",
+        "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] root atom offset 0x3c000: partial file",
+        "[mxf @ 0x1] failed to seek to FooterPartition @ 0x4f9a2 (326050) - partial file?",
+        "[matroska,webm @ 0x1] File ended prematurely",
+        "[avi @ 0x1] premature end of file while reading INFO tag",
+    ],
+)
+def test_an_early_end_fails_even_at_full_length(said: str) -> None:
+    report, kept = read(f"{said}\nout_time_us=6000000\nprogress=end")
+    error = incomplete(report, probe(6.0), "\n".join(kept))
+    assert isinstance(error, BadInput)
+    assert str(error) == f"the file is truncated or damaged (ffmpeg: {said})"
 
 
 @pytest.mark.parametrize(
@@ -96,7 +152,7 @@ def test_without_stream_durations_the_container_counts() -> None:
     assert isinstance(incomplete(finished(3.06), matroska, ""), BadInput)
 
 
-def test_damage_alone_is_bad_input_and_hides_the_signed_url() -> None:
+def test_an_early_end_alone_is_bad_input_and_hides_the_signed_url() -> None:
     report, kept = read(
         "[matroska,webm @ 0x1] File ended prematurely at https://s3/b/k.mkv?X-Amz-Signature=s\n"
         "out_time_us=5900000\nprogress=end"

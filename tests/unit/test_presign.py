@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -93,8 +94,9 @@ def test_h264_reads_with_the_signed_headers(monkeypatch: pytest.MonkeyPatch) -> 
         progress=Progress(10, 60),
     )
     transform = h264.H264(name="h264-720p", height=720)
-    transform.check(context)
-    transform.apply(context, sink=None)  # type: ignore[arg-type]
+    checked: Future[ffmpeg.Probe] = Future()
+    checked.set_result(transform.check(context))
+    transform.apply(context, None, checked)  # type: ignore[arg-type]
     assert [argv[0] for argv in seen] == ["ffprobe", "ffmpeg"]
     for argv in seen:
         assert argv[argv.index("-headers") + 1] == 'If-Match: "0123abcd"\r\n'
