@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from batch_job.errors import Transient
 from batch_job.parts import MIN_PART_SIZE, MiB
 from batch_job.source import PinnedReader, Source, checksums_of
+from conveyor.metadata import SOURCE_ETAG, SOURCE_VERSION
 from conveyor.objects import normalize_etag, pin
 from conveyor.s3 import MISSING, error_code, head_or_none
 
@@ -32,8 +33,6 @@ COPY_PART_SIZE = 256 * MiB
 """Part size of a multipart copy when the original's own part size is unknown."""
 ARCHIVE_SEARCH_LIMIT = 50
 """Archive versions of one key inspected when looking for an earlier run's copy."""
-SOURCE_VERSION = "conveyor-source-version-id"
-SOURCE_ETAG = "conveyor-source-etag"
 
 
 @dataclass(frozen=True)

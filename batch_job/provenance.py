@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import quote, unquote
 
+from conveyor.metadata import PREFIX
 from conveyor.objects import compare_sequencers
 
-PREFIX = "conveyor-"
 METADATA_LIMIT = 2048
 """S3 allows 2 KB of user metadata; a long key is then recorded by its digest only."""
 NONE_OLDER = "-"

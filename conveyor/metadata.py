@@ -1,8 +1,10 @@
-"""S3 user-metadata names Conveyor writes on outputs, which the worker writes and the operator
-commands read (which upload an output came from)."""
+"""S3 user-metadata names Conveyor writes on outputs and archive copies: the worker writes them,
+the operator commands read them (which upload an output or a copy came from)."""
 
 from __future__ import annotations
 
 PREFIX = "conveyor-"
-OUTPUT_SOURCE_VERSION = PREFIX + "source-version-id"
-"""On an output: the staging version it was made from."""
+SOURCE_VERSION = PREFIX + "source-version-id"
+"""On an output or an archive copy: the staging version it was made from."""
+SOURCE_ETAG = PREFIX + "source-etag"
+"""Likewise its ETag (all that names a version in a bucket without versioning)."""

@@ -27,7 +27,10 @@ DESCRIBE_LIMIT = 100
 """DescribeJobs takes at most this many job ids a call."""
 JOB_LOST = "job lost"
 LOST_ALL_LIMIT = 3
-"""Batch knowing none of this many jobs is a client in the wrong place, not lost jobs."""
+"""Batch knowing none of this many recent jobs is a client in the wrong place, not lost jobs."""
+BATCH_MEMORY = timedelta(days=7)
+"""Batch forgets finished jobs after some days: its silence about older ones says nothing about
+the client's region or endpoint, and they must still end "job lost"."""
 OPEN = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
 """The statuses of a job still in flight: the only ones an event can still be missing for."""
 
@@ -127,9 +130,9 @@ def reconcile(
     entries = stale_entries(ledger, iso(moment - older_than))
     asked = list(dict.fromkeys(str(item["job_id"]) for item in entries))
     jobs = describe(batch, asked)
-    doubt = wrong_place(
-        asked, jobs, entries, getattr(getattr(batch, "meta", None), "region_name", None)
-    )
+    recent = [str(e["job_id"]) for e in entries if e["updated_at"] >= iso(moment - BATCH_MEMORY)]
+    region = getattr(getattr(batch, "meta", None), "region_name", None)
+    doubt = wrong_place(recent, jobs, entries, region)
     if doubt:
         raise ConveyorError(doubt)
     rows = []
@@ -159,10 +162,11 @@ def wrong_place(
             f"the ledger's jobs ran in {', '.join(sorted(regions))}, but Batch is asked in "
             f"{region}: set AWS_REGION (or AWS_DEFAULT_REGION) to the stack's region"
         )
-    if len(asked) >= LOST_ALL_LIMIT and not known:
+    if len(asked) >= LOST_ALL_LIMIT and not any(job in known for job in asked):
         return (
-            f"Batch knows none of the {len(asked)} jobs the ledger has in flight: is this the "
-            "stack's account, region and endpoint (AWS_ENDPOINT_URL_BATCH)? Nothing was changed"
+            f"Batch knows none of the {len(asked)} recent jobs the ledger has in flight: is "
+            "this the stack's account, region and endpoint (AWS_ENDPOINT_URL_BATCH)? "
+            "Nothing was changed"
         )
     return None
 

@@ -11,6 +11,7 @@ from conveyor.events.batch import JobStateChange
 from conveyor.jobs import JobSpec
 from conveyor.ledger.entries import spec_of
 from conveyor.ledger.store import Ledger
+from conveyor.routing import Route
 from conveyor.status import Status
 
 
@@ -55,13 +56,15 @@ def resubmit(
     job_queue: str,
     job_definition: str,
     reason: str,
+    route: Route | None = None,
 ) -> str:
-    """A new job for a version the ledger knows, with the spec its last job had."""
-    return submit(
-        batch,
-        ledger,
-        spec_of(item),
-        job_queue=item.get("job_queue") or job_queue,
-        job_definition=item.get("job_definition") or job_definition,
-        reason=reason,
-    )
+    """A new job for a version the ledger knows: the spec its last job had, or, with `route`,
+    what that route chooses now (after the routes were fixed)."""
+    spec = spec_of(item)
+    queue = item.get("job_queue") or job_queue
+    definition = item.get("job_definition") or job_definition
+    if route is not None:
+        spec = JobSpec.for_route(spec.version, route)
+        queue = route.job_queue or job_queue
+        definition = route.job_definition or job_definition
+    return submit(batch, ledger, spec, job_queue=queue, job_definition=definition, reason=reason)

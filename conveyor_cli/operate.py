@@ -15,19 +15,17 @@ from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
 from conveyor.errors import ConveyorError, NotFound
-from conveyor.jobs import JobSpec
 from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
-from conveyor.metadata import OUTPUT_SOURCE_VERSION
+from conveyor.metadata import SOURCE_VERSION
 from conveyor.objects import ObjectVersion, pin
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform, parse_routes, route
 from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
 from conveyor.status import Status
 from conveyor.submission import resubmit as resubmit_item
-from conveyor.submission import submit
 from conveyor_cli import guard
 from conveyor_cli.jobs import JOB_ID
 from conveyor_cli.render import MEDIUM, grid_table, short
@@ -106,19 +104,14 @@ def resubmit(
         if dry_run:
             rows.append({**row, "action": "would resubmit", "reason": ""})
             continue
-        queue = entry.get("job_queue") or values[settings.JOB_QUEUE]
-        definition = entry.get("job_definition") or values[settings.JOB_DEFINITION]
-        if chosen is not None:
-            spec = JobSpec.for_route(spec.version, chosen)
-            queue = chosen.job_queue or values[settings.JOB_QUEUE]
-            definition = chosen.job_definition or values[settings.JOB_DEFINITION]
-        job_id = submit(
+        job_id = resubmit_item(
             batch,
             ledger,
-            spec,
-            job_queue=queue,
-            job_definition=definition,
+            entry,
+            job_queue=values[settings.JOB_QUEUE],
+            job_definition=values[settings.JOB_DEFINITION],
             reason=f"resubmission of job {entry.job_id}",
+            route=chosen,
         )
         rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
     _report(rows, as_json, "resubmit")
@@ -150,6 +143,11 @@ def reprocess(
         guard.confirm("copy every archived original back to staging", yes=yes, dry_run=dry_run)
     if transform is not None:
         check_transform(transform, "--transform")  # before anything is copied back
+        if transform == "command":
+            raise ConveyorError(
+                "--transform command needs a command line, which only a route gives: add a "
+                "route with 'argv' for these keys and reprocess without --transform"
+            )
     values = settings.require([settings.STAGING_BUCKET, settings.ARCHIVE_BUCKET])
     s3, dynamodb = clients("s3", "dynamodb")
     table = settings.optional(settings.LEDGER_TABLE)
@@ -350,7 +348,7 @@ def _newest_archived(
         if not (output and copy and copy.version_id and entry.version_id):
             continue
         head = head_or_none(s3, Bucket=output.bucket, Key=output.key)
-        if head and head.get("Metadata", {}).get(OUTPUT_SOURCE_VERSION) == entry.version_id:
+        if head and head.get("Metadata", {}).get(SOURCE_VERSION) == entry.version_id:
             return copy.version_id, ""
     listing = s3.list_object_versions(Bucket=archive, Prefix=key, MaxKeys=2)
     versions = [v for v in listing.get("Versions", []) if v["Key"] == key]

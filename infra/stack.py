@@ -166,6 +166,8 @@ class ConveyorStack(Stack):
             settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
             settings.UPLOAD_ROLE_ARN: upload_role.role_arn,
             settings.LOG_GROUP: compute.log_group.log_group_name,
+            # The CLI (`--stack`) routes as the trigger does: resubmit --reroute, sweep, reprocess.
+            **({settings.ROUTES: routes} if routes is not None else {}),
         }
         for name, value in outputs.items():
             CfnOutput(self, settings.output_name(name), value=value, description=name)

@@ -34,8 +34,12 @@ JOB_FIELDS = (
     "status_reason",
     "error",
     "outcome",
+    "transform",
+    "output_key",
+    "argv",
 )
-"""Fields that describe one job: cleared when a newer job takes over the version."""
+"""Fields that describe one job (its spec's choices included): cleared when a newer job takes
+over the version, so an entry never mixes two jobs' specs."""
 
 CLAIM_FIELDS = ("claim_token", "claim_expires", "last_error")
 WRITE_TOKEN = "write_token"
@@ -85,6 +89,8 @@ def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -
     )
     for name, value in identity.items():
         item.setdefault(name, value)
+    if "size" not in item and str(params.get("size", "")).isdigit():
+        item["size"] = int(params["size"])
     status = next_status(Status(item["status"]) if "status" in item else None, change.status)
     created_at = change.created_at or item.get("job_created_at")
     updates = {

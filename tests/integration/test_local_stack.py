@@ -159,6 +159,9 @@ def test_an_invalid_endpoint_url_is_one_line(
 def test_reprocess_refuses_an_unknown_transform_before_anything(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "reprocess", "--key-prefix", "videos/", "--transform", "h265")
     assert_one_line_error(done, "--transform: unknown transform 'h265'; known: copy, gzip")
+    # `command` needs the argv only a route gives: every job would fail, so nothing is copied.
+    done = run_cli(tmp_path, "reprocess", "--key-prefix", "videos/", "--transform", "command")
+    assert_one_line_error(done, "--transform command needs a command line")
 
 
 SLOW_ROUTES = json.dumps([{"match": "*", "transform": "command", "argv": ["sleep", "30"]}])

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conveyor.errors import BadEvent
+from conveyor.events.batch import JobStateChange
 from conveyor.jobs import (
     EXIT_BAD_INPUT,
     EXIT_TRANSIENT,
@@ -16,9 +17,11 @@ from conveyor.jobs import (
     JobSpec,
     retried,
 )
+from conveyor.ledger import transitions
 from conveyor.ledger.entries import spec_of
 from conveyor.objects import ObjectVersion
 from conveyor.routing import Route
+from conveyor.status import Status
 
 VALID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
@@ -76,9 +79,20 @@ def test_a_spec_survives_batch_parameters_and_the_ledger(
     original = JobSpec(version, transform, template, argv)
     params = original.parameters()
     assert JobSpec.from_parameters(params) == original
-    # The ledger keeps the same fields (the key as object_key): a resubmission is the same job.
-    entry = {**{k: v for k, v in params.items() if k != "key"}, "object_key": key}
-    assert spec_of(entry) == original
+    # The ledger keeps the last job's spec, whatever job came before it: a resubmission is the
+    # same job again, never a mix of two (an earlier job here had a template and an argv).
+    earlier = JobSpec(version, "command", "{key}.old", ("cat",))
+    item = None
+    for job_id, spec in (("job-1", earlier), ("job-2", original)):
+        change = JobStateChange(
+            job_id=job_id,
+            status=Status.SUBMITTED,
+            parameters=spec.parameters(),
+            created_at=int(job_id[-1]),
+        )
+        item = transitions.apply(item, change, "2026-11-28T00:00:00.000Z")
+        assert item is not None
+        assert spec_of(item) == spec
 
 
 def test_a_route_travels_whole_so_the_worker_never_routes_again() -> None:

@@ -108,6 +108,7 @@ def test_silence_from_batch_in_the_wrong_place_fails_nothing() -> None:
     entries = [{"job_id": f"j{n}", "job_queue": queue} for n in range(3)]
     asked = [e["job_id"] for e in entries]
     assert "eu-west-1" in (wrong_place(asked, {}, entries, "us-east-1") or "")
-    assert "knows none of the 3 jobs" in (wrong_place(asked, {}, entries, "eu-west-1") or "")
+    assert "knows none of the 3 recent jobs" in (wrong_place(asked, {}, entries, "eu-west-1") or "")
+    assert wrong_place([], {}, entries, "eu-west-1") is None  # only jobs Batch forgot: lost
     assert wrong_place(asked, {"j0": {}}, entries, "eu-west-1") is None  # two are really lost
     assert wrong_place(asked[:1], {}, entries[:1], "eu-west-1") is None  # one lost job is lost
