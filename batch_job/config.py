@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batch_job.archive import SINGLE_COPY_LIMIT
+from batch_job.limits import (
+    DEFAULT_DURATION,
+    DEFAULT_HEIGHT,
+    DEFAULT_OUTPUT_BYTES,
+    DEFAULT_WIDTH,
+    MAX_DURATION,
+    MAX_HEIGHT,
+    MAX_OUTPUT_BYTES,
+    MAX_WIDTH,
+    Limits,
+)
 from batch_job.parts import DEFAULT_PART_SIZE, MIN_PART_SIZE
 from conveyor import settings
 from conveyor.errors import ConfigError
@@ -17,6 +28,11 @@ PART_SIZE = "CONVEYOR_PART_SIZE"
 SINGLE_COPY = "CONVEYOR_SINGLE_COPY_LIMIT"
 """Largest original archived by one CopyObject (default 5 GB); tests lower it."""
 PROGRESS_SECONDS = "CONVEYOR_PROGRESS_SECONDS"
+JOB_TIMEOUT = settings.JOB_TIMEOUT
+DEFAULT_JOB_TIMEOUT = 12 * 3600
+"""Seconds: the CDK stack's default job timeout, for a worker run without the setting."""
+MAX_URL_LIFETIME = 7 * 24 * 3600
+"""The longest a Signature V4 presigned URL may be valid."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,16 @@ class WorkerConfig:
     min_part_size: int = DEFAULT_PART_SIZE
     single_copy_limit: int = SINGLE_COPY_LIMIT
     progress_seconds: float = 10.0
+    limits: Limits = field(default_factory=Limits)
+    max_output_bytes: int = DEFAULT_OUTPUT_BYTES
+    job_timeout: int = DEFAULT_JOB_TIMEOUT
+    """Seconds the job may run (Batch kills it then): the presigned read lives no longer."""
+
+    @property
+    def url_lifetime(self) -> int:
+        """Seconds a presigned read of the original stays valid: a URL that outlives the job
+        would let whoever got it from a log or a core dump read the original after the job."""
+        return min(self.job_timeout, MAX_URL_LIFETIME)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -51,6 +77,13 @@ class WorkerConfig:
             min_part_size=part,
             single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
             progress_seconds=_seconds(env, PROGRESS_SECONDS, 10.0),
+            limits=Limits(
+                max_width=_number(env, MAX_WIDTH, DEFAULT_WIDTH),
+                max_height=_number(env, MAX_HEIGHT, DEFAULT_HEIGHT),
+                max_duration=_seconds(env, MAX_DURATION, DEFAULT_DURATION),
+            ),
+            max_output_bytes=_number(env, MAX_OUTPUT_BYTES, DEFAULT_OUTPUT_BYTES),
+            job_timeout=_number(env, JOB_TIMEOUT, DEFAULT_JOB_TIMEOUT),
         )
 
 

@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 5
 """Times the output commit re-decides after another job changed the output key."""
-URL_LIFETIME = 12 * 3600
-"""Seconds a presigned input URL stays valid (ffmpeg reads by URL): longer than any transcode."""
 
 
 class Step(StrEnum):
@@ -65,13 +63,7 @@ def write_output_and_archive(
 ) -> tuple[Decision, Archived]:
     """Run write_output (if the plan writes) beside archive_and_verify; the decision may change
     at the commit, when another job wrote the output meanwhile."""
-    context = Context(
-        source=source,
-        open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
-        signed_get=lambda: presigned_get(s3, source, URL_LIFETIME),
-        progress=progress,
-        argv=job.spec.argv,
-    )
+    context = make_context(s3, config, job, source, progress)
     writing = chosen.decision is Decision.WRITE
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="job") as pool:
         # The check (ffprobe) runs beside the transform's start; nothing to transform, no check.
@@ -92,6 +84,21 @@ def write_output_and_archive(
                 raise error from err
             raise
         return decision, archiving.result()
+
+
+def make_context(
+    s3: Any, config: WorkerConfig, job: Job, source: Source, progress: Progress
+) -> Context:
+    """What the transform gets: pinned reads, a presigned read that expires with the job (no
+    longer: a URL that leaked into a log must not outlive it), the job's argv, the limits."""
+    return Context(
+        source=source,
+        open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
+        signed_get=lambda: presigned_get(s3, source, config.url_lifetime),
+        progress=progress,
+        argv=job.spec.argv,
+        limits=config.limits,
+    )
 
 
 def write_output(
@@ -115,6 +122,7 @@ def write_output(
         content_type=chosen.transform.content_type,
         on_written=context.progress.written,
         on_started=lambda upload_id: after_step(Step.OUTPUT_STARTED),
+        max_bytes=config.max_output_bytes,
     ) as upload:
         chosen.transform.apply(context, GatedSink(upload, checked), checked)
         checked.result()

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput
+from batch_job.limits import MAX_OUTPUT_BYTES
 from batch_job.parts import MAX_PARTS, part_size, parts_in_flight
 from batch_job.source import checksums_of
 from conveyor.s3 import PRECONDITION_FAILED, error_code
@@ -45,6 +46,7 @@ class OutputUpload:
         content_type: str,
         on_written: Callable[[int], None] | None = None,
         on_started: Callable[[str], None] | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.bucket, self.key = bucket, key
         self._s3 = s3
@@ -56,6 +58,8 @@ class OutputUpload:
         }
         self._on_written = on_written or (lambda n: None)
         self._on_started = on_started or (lambda upload_id: None)
+        self._max_bytes = max_bytes
+        self._total = 0
         self._chunks: list[bytes] = []
         self._buffered = 0
         self._next_part = 1
@@ -78,6 +82,11 @@ class OutputUpload:
     def write(self, data: bytes) -> None:
         if not data:
             return
+        self._total += len(data)
+        if self._max_bytes is not None and self._total > self._max_bytes:
+            # Bad input: the transform of this input would only grow further (a decompression
+            # bomb, a runaway filter). Raising aborts the upload when the `with` block ends.
+            raise BadInput(f"the output exceeds {MAX_OUTPUT_BYTES}={self._max_bytes} bytes")
         self._chunks.append(data)
         self._buffered += len(data)
         if self._buffered >= part_size(self._next_part, self._base):

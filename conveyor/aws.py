@@ -68,6 +68,13 @@ def endpoint_problem(url: str) -> str | None:
     return "its port must be a number from 1 to 65535" if port == 0 else None
 
 
+def endpoint_override(service: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The endpoint URL the environment sets for `service` (the local stack, tests), or None on
+    AWS's own endpoints."""
+    source = _endpoint_source(service, None, os.environ if environ is None else environ)
+    return source[1] if source else None
+
+
 def _endpoint_source(
     service: str, endpoint_url: str | None, environ: Mapping[str, str]
 ) -> tuple[str | None, str] | None:

@@ -8,3 +8,11 @@ VISIBILITY_TIMEOUT = 180
 """Seconds: six times the trigger's 30 s timeout, as AWS advises for Lambda event sources."""
 ABORT_MULTIPART_AFTER_DAYS = 1
 """Days before S3 aborts a multipart upload left unfinished (and frees its parts)."""
+NONCURRENT_VERSION_DAYS = 30
+"""Days S3 keeps a version after it is overwritten or deleted: long enough to recover an
+overwrite (or for a queued job to read an older original), short enough not to pay forever."""
+CORS_METHODS = ("PUT", "POST", "GET", "DELETE")
+"""What a browser's multipart upload sends: PUT (parts, single PUT), POST (create and complete;
+presigned POST), GET (list the parts to resume), DELETE (abort)."""
+CORS_EXPOSED_HEADERS = ("ETag",)
+"""CompleteMultipartUpload names each part by the ETag its PUT returned: a browser must read it."""

@@ -20,6 +20,9 @@ ROUTES = "CONVEYOR_ROUTES"
 UPLOAD_ROLE_ARN = "CONVEYOR_UPLOAD_ROLE_ARN"
 LOG_GROUP = "CONVEYOR_LOG_GROUP"
 """The worker's CloudWatch log group (optional; Batch's default is /aws/batch/job)."""
+JOB_TIMEOUT = "CONVEYOR_JOB_TIMEOUT"
+"""The worker's job timeout in seconds, set by the job definition (not a stack output): the
+worker's presigned reads expire with it."""
 
 ALL = (
     STAGING_BUCKET,

@@ -4,19 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from botocore.config import Config
 
 from conveyor import settings
-from conveyor.aws import client
-from conveyor.operations import policy_json, upload_policy
+from conveyor.aws import client, endpoint_override
+from conveyor.errors import ConveyorError
+from conveyor.operations import (
+    MAX_CHAINED_SESSION,
+    UPLOAD_PREFIX_TAG,
+    policy_json,
+    upload_policy,
+    upload_tag,
+)
+
+PRESIGN_DEFAULT = 900
+"""Seconds a presigned upload stays valid unless told: long enough to start an upload."""
+PRESIGN_MAX = 3600
+"""Seconds: a presigned URL is a bearer key to the bucket; an hour bounds a leaked one."""
+VIRTUAL_HOSTED = Config(s3={"addressing_style": "virtual"})
+"""`bucket.s3.<region>.amazonaws.com`: the global name answers 307 for a new bucket outside
+us-east-1, and a browser's CORS upload does not follow that redirect."""
+
+
+def at_most(option: str, value: int, limit: int, why: str) -> None:
+    """Refuse `value` above `limit` in one line (typer's own range check prints a usage box)."""
+    if value > limit:
+        raise ConveyorError(f"{option} {value} is too long: at most {limit} seconds ({why})")
+
+
+def presigning_client() -> object:
+    """An S3 client whose URLs name the bucket's regional virtual host on AWS; path style on a
+    local endpoint (http://127.0.0.1:PORT), where `bucket.127.0.0.1` cannot resolve."""
+    if endpoint_override("s3"):
+        return client("s3")
+    return client("s3", config=VIRTUAL_HOSTED)
 
 
 def presign(
     key: Annotated[str, typer.Argument(help="Key in the staging bucket.")],
     content_type: Annotated[str, typer.Option(help="The only Content-Type the upload may use.")],
-    expires: Annotated[int, typer.Option(min=1, max=604800, help="Seconds it stays valid.")] = 3600,
+    expires: Annotated[
+        int, typer.Option(min=1, help=f"Seconds it stays valid, at most {PRESIGN_MAX}.")
+    ] = PRESIGN_DEFAULT,
     max_size: Annotated[
         int | None, typer.Option(min=1, help="Largest upload in bytes (makes a presigned POST).")
     ] = None,
@@ -26,8 +58,9 @@ def presign(
     Example: [bold]conveyor presign videos/cat.mov --content-type video/quicktime --expires 900[/]
     With --max-size, prints a presigned POST ({"url", "fields"}) limited by content-length-range.
     """
+    at_most("--expires", expires, PRESIGN_MAX, "a presigned URL is a bearer key")
     bucket = settings.require([settings.STAGING_BUCKET])[settings.STAGING_BUCKET]
-    s3 = client("s3")  # Signature V4: the Content-Type is signed into the URL
+    s3: Any = presigning_client()  # Signature V4: the Content-Type is signed into the URL
     if max_size is None:
         url = s3.generate_presigned_url(
             "put_object",
@@ -48,14 +81,19 @@ def presign(
 
 def credentials(
     key: Annotated[str, typer.Argument(help="The one key in the staging bucket they may write.")],
-    duration: Annotated[int, typer.Option(min=900, max=43200, help="Seconds they last.")] = 3600,
+    duration: Annotated[
+        int, typer.Option(min=900, help=f"Seconds they last, at most {MAX_CHAINED_SESSION}.")
+    ] = MAX_CHAINED_SESSION,
 ) -> None:
     """Print temporary credentials (JSON) that can upload to one key only, multipart included.
 
     Example: [bold]conveyor credentials videos/cat.mov --duration 3600[/]
     The session policy allows s3:PutObject (and aborting and listing its multipart parts) on that
-    object's ARN and nothing else; the role is CONVEYOR_UPLOAD_ROLE_ARN.
+    object's ARN and nothing else; the role is CONVEYOR_UPLOAD_ROLE_ARN. The session tag
+    conveyor-prefix (the key, or its longest prefix a tag can hold) bounds the role's own policy.
     """
+    at_most("--duration", duration, MAX_CHAINED_SESSION, "STS's limit for a chained role")
+    tag = upload_tag(key)
     values = settings.require([settings.STAGING_BUCKET, settings.UPLOAD_ROLE_ARN])
     bucket = values[settings.STAGING_BUCKET]
     policy = upload_policy(bucket, key)
@@ -66,6 +104,7 @@ def credentials(
         RoleSessionName=session,
         Policy=policy_json(policy),
         DurationSeconds=duration,
+        Tags=[{"Key": UPLOAD_PREFIX_TAG, "Value": tag}],
     )["Credentials"]
     typer.echo(
         json.dumps(

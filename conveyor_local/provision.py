@@ -18,6 +18,8 @@ from conveyor.errors import ConfigError
 from conveyor.ledger.schema import create_table_request
 from conveyor.provisioning import (
     ABORT_MULTIPART_AFTER_DAYS,
+    CORS_EXPOSED_HEADERS,
+    CORS_METHODS,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT,
 )
@@ -26,6 +28,9 @@ from conveyor.s3 import error_code
 logger = logging.getLogger(__name__)
 
 NOTIFICATION_ID = "conveyor-staging-object-created"
+LOCAL_ORIGINS = ("http://localhost:*", "http://127.0.0.1:*")
+"""A page served from this machine, on any port: S3 allows one `*` in an origin. Never `*` alone,
+even though the local stack enforces no CORS, signatures or policies: it shows what to name."""
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$")
 
 
@@ -106,7 +111,7 @@ def _bucket(s3: Any, bucket: str) -> None:
 
 
 def _staging_rules(s3: Any, bucket: str) -> None:
-    """Uploads left half-done are aborted; browsers may PUT/POST and read the ETag back."""
+    """Uploads left half-done are aborted; a local page may upload as the CDK stack's origins do."""
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
@@ -127,10 +132,10 @@ def _staging_rules(s3: Any, bucket: str) -> None:
         CORSConfiguration={
             "CORSRules": [
                 {
-                    "AllowedMethods": ["PUT", "POST"],
-                    "AllowedOrigins": ["*"],
+                    "AllowedMethods": list(CORS_METHODS),
+                    "AllowedOrigins": list(LOCAL_ORIGINS),
                     "AllowedHeaders": ["*"],
-                    "ExposeHeaders": ["ETag"],
+                    "ExposeHeaders": list(CORS_EXPOSED_HEADERS),
                     "MaxAgeSeconds": 3000,
                 }
             ]

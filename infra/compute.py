@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from conveyor import settings
 from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +122,7 @@ class Compute(Construct):
                     **environment,
                     "AWS_REGION": Stack.of(self).region,
                     "AWS_DEFAULT_REGION": Stack.of(self).region,
+                    settings.JOB_TIMEOUT: str(int(timeout.to_seconds())),
                 },
                 job_role=job_role,
                 logging=ecs.LogDriver.aws_logs(stream_prefix="conveyor", log_group=self.log_group),

@@ -29,6 +29,14 @@ STACK_WIDE = {
         None,
     ),
 }
+TAGGED_PREFIX = RegexAppliesTo(
+    regex=r"/^Resource::<StorageStaging[A-Za-z0-9]+\.Arn>\/<aws:PrincipalTag\/conveyor-prefix>\*$/g"
+)
+UPLOAD_PREFIX = (
+    "The upload role writes only under the prefix its session tag names (`conveyor credentials` "
+    "tags the key, and its session policy narrows that to the one key); keys are not known in "
+    "advance."
+)
 DESCRIBE_JOBS = (
     "batch:DescribeJobs accepts no narrower resource than '*'; it only reads job descriptions."
 )
@@ -50,6 +58,15 @@ def suppress(stack: Stack) -> None:
         stack,
         f"/{stack.stack_name}/Batch/Container/ExecutionRole/DefaultPolicy/Resource",
         [NagPackSuppression(id="AwsSolutions-IAM5", reason=ECR_TOKEN, applies_to=["Resource::*"])],
+    )
+    NagSuppressions.add_resource_suppressions_by_path(
+        stack,
+        f"/{stack.stack_name}/UploadRole/Resource",
+        [
+            NagPackSuppression(
+                id="AwsSolutions-IAM5", reason=UPLOAD_PREFIX, applies_to=[TAGGED_PREFIX]
+            )
+        ],
     )
     NagSuppressions.add_resource_suppressions_by_path(
         stack,

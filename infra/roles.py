@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from conveyor.ledger.schema import STATUS_INDEX
+from conveyor.operations import UPLOAD_ACTIONS, UPLOAD_PREFIX_TAG
 
 LEDGER_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 
@@ -60,12 +61,18 @@ def worker_policy(
 
 
 def upload_policy(staging: s3.IBucket) -> iam.PolicyDocument:
-    """What `conveyor credentials` narrows further, to one key, with a session policy."""
-    return iam.PolicyDocument(
-        statements=[
-            statement(
-                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                [staging.arn_for_objects("*")],
-            )
-        ]
-    )
+    """Uploads only under the prefix the session's tag names: an issuer that forgets the one-key
+    session policy still hands out nothing wider; without the tag, nothing at all."""
+    tagged = staging.arn_for_objects(f"${{aws:PrincipalTag/{UPLOAD_PREFIX_TAG}}}*")
+    return iam.PolicyDocument(statements=[statement(UPLOAD_ACTIONS, [tagged])])
+
+
+def upload_trust(issuers: list[str]) -> iam.IPrincipal:
+    """Only the issuers named at deploy may assume the upload role, and tag the session.
+
+    With none named, a trust that never holds: `aws:PrincipalArn` is in every authenticated
+    request, so `Null: true` on it matches no one (IAM wants at least one principal).
+    """
+    if not issuers:
+        return iam.AccountRootPrincipal().with_conditions({"Null": {"aws:PrincipalArn": "true"}})
+    return iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in issuers)).with_session_tags()

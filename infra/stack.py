@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from conveyor import settings
+from conveyor.operations import MAX_CHAINED_SESSION
 from conveyor.routing import parse_routes
 from infra.compute import Compute
 from infra.functions import Functions
@@ -21,9 +22,18 @@ from infra.roles import (
     ledger_write,
     statement,
     upload_policy,
+    upload_trust,
     worker_policy,
 )
 from infra.storage import Storage
+
+
+def names(value: object) -> list[str]:
+    """A context list: `-c key=a,b` on the command line, or a JSON list in cdk.json."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
 class ConveyorStack(Stack):
@@ -42,7 +52,7 @@ class ConveyorStack(Stack):
         storage = Storage(
             self,
             "Storage",
-            cors_origins=ctx("cors_origins") or ["*"],
+            cors_origins=names(ctx("cors_origins")),
             archive_transition_days=int(ctx("archive_transition_days") or 0) or None,
             removal=removal,
         )
@@ -146,10 +156,10 @@ class ConveyorStack(Stack):
         upload_role = iam.Role(
             self,
             "UploadRole",
-            assumed_by=iam.AccountRootPrincipal(),
+            assumed_by=upload_trust(names(ctx("upload_issuers"))),
             description="Assumed by conveyor credentials, narrowed to one key by a session policy",
             inline_policies={"upload": upload_policy(storage.staging)},
-            max_session_duration=Duration.hours(12),
+            max_session_duration=Duration.seconds(MAX_CHAINED_SESSION),
         )
         Monitoring(
             self,

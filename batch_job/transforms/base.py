@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from batch_job.limits import Limits
 from batch_job.progress import Progress
 from batch_job.source import SignedGet, Source
 
@@ -27,6 +28,8 @@ class Context:
     progress: Progress
     argv: tuple[str, ...] | None = None
     """The command line a `command` transform runs, from the job's spec."""
+    limits: Limits = field(default_factory=Limits)
+    """How large an input a transform that probes (video) accepts."""
 
 
 Checked = TypeVar("Checked")

@@ -3,8 +3,9 @@
 Inputs are read by HTTP(S) from a presigned URL (so ffmpeg can seek to a moov atom at the end).
 Only the demuxers in DEMUXERS may open the input, so playlists (HLS, DASH), concat scripts and
 image sequences, which open further files or URLs named inside the media, are refused; only the
-protocols needed to fetch the URL are allowed; stdin is never read; only video and audio reach
-the output.
+protocols needed to fetch the URL are allowed (plain http only when the URL itself is, as on the
+local stack); ffmpeg and ffprobe get no AWS credentials (scrubbed_env); stdin is never read; only
+video and audio reach the output.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from fractions import Fraction
 from typing import Any
 
 from batch_job.errors import BadInput, Transient
+from batch_job.limits import Limits
+from batch_job.transforms.process import scrubbed_env
 
 DEMUXERS = ("mov", "matroska", "webm", "avi", "mpegts", "mxf", "mpeg", "asf", "flv")
 """Container formats a video upload may be in (mov covers mp4, m4v, 3gp)."""
-PROTOCOLS = ("http", "https", "tcp", "tls")
-"""Enough to fetch a presigned URL, nothing else (no file:, no concat:, no pipe:)."""
+PROTOCOLS = ("https", "tcp", "tls")
+"""Enough to fetch a presigned URL, nothing else (no file:, no concat:, no pipe:, no http:)."""
+PLAIN_HTTP = "http"
+"""Allowed only when the URL itself is plain http (the local stack): on AWS a redirect or a
+reference to http://169.254.169.254 must find the protocol refused."""
 PROBE_TIMEOUT = 120
 NETWORK_TROUBLE = (
     "Connection refused",
@@ -127,13 +133,26 @@ class Report:
         return False
 
 
+def protocols(url: str) -> tuple[str, ...]:
+    """The protocols ffmpeg may use to read `url`: https's, plus http only for an http URL."""
+    return (PLAIN_HTTP, *PROTOCOLS) if url.lower().startswith("http://") else PROTOCOLS
+
+
+def check_limits(found: Probe, limits: Limits) -> Probe:
+    """Refuse a probed video beyond the limits (BadInput); its longest declared duration counts,
+    since ffmpeg reads the container to its end whatever it maps."""
+    known = [d for d in (found.duration, found.video_duration, found.audio_duration) if d]
+    limits.check_video(found.width, found.height, max(known) if known else None)
+    return found
+
+
 def input_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
     """Open `url` with the allow-lists; `headers` are sent with every request (signed If-Match)."""
     sent = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())] if headers else []
     return [
         *sent,
         "-protocol_whitelist",
-        ",".join(PROTOCOLS),
+        ",".join(protocols(url)),
         "-format_whitelist",
         ",".join(DEMUXERS),
         "-i",
@@ -233,6 +252,7 @@ def probe(url: str, headers: Mapping[str, str] | None = None) -> Probe:
             capture_output=True,
             timeout=PROBE_TIMEOUT,
             stdin=subprocess.DEVNULL,
+            env=scrubbed_env(),
             check=False,
         )
     except FileNotFoundError as err:

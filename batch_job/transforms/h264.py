@@ -18,9 +18,10 @@ class H264:
         self.output_template = "{key}." + name + ".mp4"
 
     def check(self, context: Context) -> ffmpeg.Probe:
-        """ffprobe accepts the input: an allowed container with a video stream, and its length."""
+        """ffprobe accepts the input (an allowed container with a video stream, and its length),
+        and it is within the worker's limits (frame size, duration)."""
         get = context.signed_get()
-        return ffmpeg.probe(get.url, get.headers)
+        return ffmpeg.check_limits(ffmpeg.probe(get.url, get.headers), context.limits)
 
     def apply(self, context: Context, sink: Sink, checked: Future[ffmpeg.Probe]) -> None:
         get = context.signed_get()

@@ -1,17 +1,19 @@
 """Run a native tool as a filter: bytes in on stdin (optional), bytes out on stdout, no shell.
 
 stdin is fed by a thread and stderr drained by another, so none of the three pipes can fill up
-and stall the others; memory stays at a chunk per pipe.
+and stall the others; memory stays at a chunk per pipe. The tool gets the worker's environment
+without its AWS credentials (scrubbed_env): it parses bytes from strangers and needs none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from batch_job.errors import BadInput
@@ -22,6 +24,20 @@ logger = logging.getLogger(__name__)
 READ_SIZE = 1024 * 1024
 STDERR_LINES = 40
 """Lines of the tool's stderr kept for the error message."""
+SECRET_PREFIXES = ("AWS_", "ECS_CONTAINER_METADATA_URI", "ECS_AGENT_URI")
+"""Variables a child never gets: AWS keys and session tokens, the container credentials URIs
+(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN), the
+web identity token file, profiles, and the ECS metadata and agent endpoints. A tool exploited by
+its input could otherwise read the job role's credentials from its own environment."""
+
+
+def scrubbed_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process: everything but SECRET_PREFIXES (PATH, HOME, LANG,
+    TMPDIR... stay, so tools behave as in a shell)."""
+    env = os.environ if environ is None else environ
+    return {
+        name: value for name, value in env.items() if not name.upper().startswith(SECRET_PREFIXES)
+    }
 
 
 @dataclass
@@ -44,6 +60,7 @@ def run_filter(
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=scrubbed_env(),
         )
     except FileNotFoundError as err:
         raise BadInput(f"command not found: {argv[0]}") from err

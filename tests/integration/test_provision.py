@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conveyor.ledger.schema import BUCKET_INDEX, JOB_INDEX, STATUS_INDEX
-from conveyor.provisioning import MAX_RECEIVE_COUNT
+from conveyor.provisioning import CORS_EXPOSED_HEADERS, CORS_METHODS, MAX_RECEIVE_COUNT
 from conveyor_local.provision import provision
 from tests.conftest import Stack
 
@@ -16,8 +16,11 @@ def test_resources_and_their_settings(stack: Stack) -> None:
         assert stack.s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     rules = stack.s3.get_bucket_lifecycle_configuration(Bucket=stack.staging)["Rules"]
     assert rules[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
-    cors = stack.s3.get_bucket_cors(Bucket=stack.staging)["CORSRules"][0]
-    assert "ETag" in cors["ExposeHeaders"] and {"PUT", "POST"} <= set(cors["AllowedMethods"])
+    [cors] = stack.s3.get_bucket_cors(Bucket=stack.staging)["CORSRules"]
+    assert cors["ExposeHeaders"] == list(CORS_EXPOSED_HEADERS)
+    assert sorted(cors["AllowedMethods"]) == sorted(CORS_METHODS)
+    # Pages served from this machine only, never `*`; S3 allows one `*` per origin.
+    assert cors["AllowedOrigins"] == ["http://localhost:*", "http://127.0.0.1:*"]
     [notification] = stack.s3.get_bucket_notification_configuration(Bucket=stack.staging)[
         "QueueConfigurations"
     ]

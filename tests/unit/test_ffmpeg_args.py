@@ -22,7 +22,7 @@ def option(argv: list[str], name: str) -> str:
 def test_ffmpeg_is_locked_down() -> None:
     argv = ffmpeg_args(Profile(height=720), "https://bucket.s3/x?sig")
     assert argv[0] == "ffmpeg" and "-nostdin" in argv
-    assert option(argv, "-protocol_whitelist") == "http,https,tcp,tls"
+    assert option(argv, "-protocol_whitelist") == "https,tcp,tls"  # http only for an http URL
     demuxers = option(argv, "-format_whitelist").split(",")
     assert "hls" not in demuxers and "concat" not in demuxers and "image2" not in demuxers
     assert argv.index("-format_whitelist") < argv.index("-i")  # applies to the input
