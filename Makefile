@@ -11,6 +11,10 @@ APT_PACKAGES := $(strip $(shell cat requirements/apt.txt))
 WORKER_LOCK := requirements/worker.txt
 # `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release pyproject.toml allows.
 LOCK_FLAGS ?=
+# checkov (tests/infra/test_linters.py) pins older boto3/botocore than the project needs (CRC64NVME
+# checksums), so it gets a virtualenv of its own inside .venv, pinned here.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(VENV)/checkov/bin/checkov
 
 .PHONY: install demo test lint format bench synth system-deps node-check python-venv clean lock
 
@@ -20,6 +24,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
+
+$(CHECKOV): | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 
 install: $(STAMP) system-deps
 
@@ -51,7 +59,8 @@ demo: $(STAMP) system-deps
 node-check:
 	@command -v node >/dev/null 2>&1 || { echo "Node.js 20+ is needed for the CDK tests (tests/infra): install it from nodejs.org or your distribution" >&2; exit 1; }
 
-test: $(STAMP) system-deps node-check
+# pytest also runs cfn-lint and checkov on the synthesized template (tests/infra/test_linters.py).
+test: $(STAMP) $(CHECKOV) system-deps node-check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

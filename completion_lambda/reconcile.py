@@ -16,8 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from conveyor import settings
 from conveyor.aws import clients
+from conveyor.clock import utcnow
 from conveyor.ledger.store import Ledger
-from conveyor.reconcile import JOB_LOST, reconcile
+from conveyor.reconcile import JOB_LOST, oldest_in_flight_seconds, reconcile
 
 logger = Logger(service="conveyor-reconcile")
 copy_config_to_registered_loggers(source_logger=logger, include={"conveyor", "completion_lambda"})
@@ -35,7 +36,8 @@ def _clients() -> tuple[Ledger, Any]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     ledger, batch = _clients()
-    rows = reconcile(ledger, batch)
+    now = utcnow()
+    rows = reconcile(ledger, batch, now=now)
     for row in rows:
         if row["action"] == "updated":
             logger.warning("ledger entry reconciled from Batch", extra=row)
@@ -43,6 +45,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     metrics.add_metric(name="EntriesChecked", unit=MetricUnit.Count, value=counts["checked"])
     metrics.add_metric(name="EntriesReconciled", unit=MetricUnit.Count, value=counts["updated"])
     metrics.add_metric(name="JobsLost", unit=MetricUnit.Count, value=counts["lost"])
+    # The "work stuck" alarm: in flight far longer than a job may run means nothing moves it.
+    oldest = oldest_in_flight_seconds(rows, now)
+    metrics.add_metric(name="OldestInFlightSeconds", unit=MetricUnit.Seconds, value=oldest)
     return counts
 
 

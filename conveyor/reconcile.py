@@ -148,6 +148,22 @@ def reconcile(
     return rows
 
 
+def oldest_in_flight_seconds(rows: Sequence[Mapping[str, Any]], now: datetime) -> int:
+    """Seconds since the least recently changed entry still in flight last changed; 0 if none.
+
+    `rows` are reconcile's answer: an entry it just updated has moved (to an end, or forward),
+    so it is not stuck. Entries too young to be asked about are younger than any alarm on this
+    number, so they may be left out. A number that keeps growing means work is stuck.
+    """
+    open_statuses = {str(status) for status in OPEN}
+    ages = [
+        (now - datetime.fromisoformat(str(row["updated_at"]))).total_seconds()
+        for row in rows
+        if row["action"] != "updated" and str(row["ledger_status"]) in open_statuses
+    ]
+    return max(0, int(max(ages, default=0)))
+
+
 def wrong_place(
     asked: Sequence[str], known: Mapping[str, Any], entries: Sequence[Item], region: str | None
 ) -> str | None:

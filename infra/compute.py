@@ -1,4 +1,5 @@
-"""AWS Batch: Spot first, on-demand second, in a VPC without NAT gateway, running the worker."""
+"""AWS Batch: Spot first, on-demand second, on hardened hosts in a VPC without NAT gateway
+(infra/network.py), running the worker."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from constructs import Construct
 
 from conveyor import settings
 from conveyor.jobs import COMMAND, DEFAULT_PARAMETERS, RETRY_ATTEMPTS, RETRY_RULES
+from infra.network import PUBLIC, subnet_type, worker_launch_template, worker_vpc
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository: the Dockerfile's build context."""
@@ -39,45 +41,22 @@ class Compute(Construct):
         timeout: Duration,
         architecture: str,
         log_retention: logs.RetentionDays,
+        network: str = PUBLIC,
     ) -> None:
         super().__init__(scope, id)
-        flow_logs = logs.LogGroup(self, "FlowLogs", retention=log_retention)
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            max_azs=3,
-            nat_gateways=0,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)
-            ],
-            gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
-                "DynamoDB": ec2.GatewayVpcEndpointOptions(
-                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
-                ),
-            },
-            flow_logs={
-                "all": ec2.FlowLogOptions(
-                    destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_logs)
-                )
-            },
-        )
-        security_group = ec2.SecurityGroup(
-            self,
-            "Workers",
-            vpc=self.vpc,
-            allow_all_outbound=True,
-            description="Batch workers: no inbound",
-        )
+        self.vpc, security_group = worker_vpc(self, network=network, log_retention=log_retention)
+        hosts = worker_launch_template(self)
         classes = list(VIDEO_INSTANCE_CLASSES[architecture])
         common = {
             "vpc": self.vpc,
-            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=subnet_type(network)),
             "security_groups": [security_group],
             "instance_classes": classes,
             "use_optimal_instance_classes": False,
             "maxv_cpus": max_vcpus,
             "minv_cpus": 0,
+            "launch_template": hosts,
+            "images": [batch.EcsMachineImage(image_type=batch.EcsMachineImageType.ECS_AL2023)],
         }
         self.spot = batch.ManagedEc2EcsComputeEnvironment(
             self,

@@ -58,7 +58,7 @@ class Functions(Construct):
         id: str,
         *,
         queue: sqs.IQueue,
-        job_queue_arn: str,
+        job_queue_arns: list[str],
         environment: dict[str, str],
         powertools_layer_version: int,
         architecture: str,
@@ -121,7 +121,7 @@ class Functions(Construct):
             event_pattern=events.EventPattern(
                 source=["aws.batch"],
                 detail_type=["Batch Job State Change"],
-                detail={"jobQueue": [job_queue_arn]},
+                detail={"jobQueue": job_queue_arns},  # every queue a route names too
             ),
             targets=[
                 targets.LambdaFunction(

@@ -16,6 +16,7 @@ from infra.compute import Compute
 from infra.functions import Functions
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
+from infra.network import PUBLIC
 from infra.queueing import Queueing
 from infra.roles import (
     ledger_status_query,
@@ -25,6 +26,7 @@ from infra.roles import (
     upload_trust,
     worker_policy,
 )
+from infra.routes import route_targets
 from infra.storage import Storage
 
 
@@ -44,10 +46,11 @@ class ConveyorStack(Stack):
         removal = RemovalPolicy.RETAIN if retain == "true" else RemovalPolicy.DESTROY
         retention = logs.RetentionDays.ONE_MONTH
         architecture = ctx("architecture") or "x86_64"
+        timeout_hours = int(ctx("job_timeout_hours") or 12)
         routes = ctx("routes")
         if routes is not None:
             routes = routes if isinstance(routes, str) else json.dumps(routes)
-            parse_routes(routes)  # an invalid rule fails the synth, naming the rule
+        rules = parse_routes(routes)  # an invalid rule fails the synth, naming the rule
 
         storage = Storage(
             self,
@@ -87,15 +90,23 @@ class ConveyorStack(Stack):
             vcpus=int(ctx("vcpus") or 4),
             memory_mib=int(ctx("memory_mib") or 8192),
             max_vcpus=int(ctx("max_vcpus") or 256),
-            timeout=Duration.hours(int(ctx("job_timeout_hours") or 12)),
+            timeout=Duration.hours(timeout_hours),
             architecture=architecture,
             log_retention=retention,
+            network=str(ctx("network") or PUBLIC),  # any other value than public/private fails
+        )
+        # Every queue and definition a route names: the trigger may submit there, the rules hear it.
+        targets = route_targets(
+            self,
+            rules,
+            queue_arn=compute.queue.job_queue_arn,
+            definition=compute.job_definition.job_definition_name,
         )
         functions = Functions(
             self,
             "Functions",
             queue=queueing.queue,
-            job_queue_arn=compute.queue.job_queue_arn,
+            job_queue_arns=list(targets.queue_arns),
             environment={
                 **shared,
                 settings.JOB_QUEUE: compute.queue.job_queue_arn,
@@ -107,29 +118,13 @@ class ConveyorStack(Stack):
             architecture=architecture,
             log_retention=retention,
         )
-        definition_name = compute.job_definition.job_definition_name
         functions.trigger.role.attach_inline_policy(  # type: ignore[union-attr]
             iam.Policy(
                 self,
                 "TriggerPolicy",
                 statements=[
                     ledger_write(table),
-                    statement(
-                        ["batch:SubmitJob"],
-                        [
-                            compute.queue.job_queue_arn,
-                            self.format_arn(
-                                service="batch",
-                                resource="job-definition",
-                                resource_name=f"{definition_name}:*",
-                            ),
-                            self.format_arn(
-                                service="batch",
-                                resource="job-definition",
-                                resource_name=definition_name,
-                            ),
-                        ],
-                    ),
+                    statement(["batch:SubmitJob"], [*targets.queue_arns, *targets.definition_arns]),
                     statement(
                         ["s3:GetObject", "s3:GetObjectVersion"],
                         [storage.staging.arn_for_objects("*")],
@@ -166,7 +161,10 @@ class ConveyorStack(Stack):
             "Monitoring",
             dead_letters=queueing.dead_letters,
             completion_failures=functions.completion_dead_letters,
-            job_queue_arn=compute.queue.job_queue_arn,
+            job_queue_arns=list(targets.queue_arns),
+            trigger=functions.trigger,
+            # In flight longer than a job may run, and an hour more: nothing is moving it.
+            stuck_after=Duration.hours(timeout_hours + 1),
             email=ctx("alarm_email"),
         )
         outputs = {

@@ -154,7 +154,7 @@ def test_completion_rule_and_alarms(synthesized: tuple[Any, Template]) -> None:
     assert "jobQueue" in completion["EventPattern"]["detail"]
     assert "DeadLetterConfig" in completion["Targets"][0]
     alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 3  # the two DLQs, failed jobs
+    assert len(alarms) == 5  # the two DLQs, trigger errors, failed jobs, work stuck
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email"})
     for group in resources(template, "AWS::Logs::LogGroup").values():
         assert group["Properties"]["RetentionInDays"] == 30

@@ -252,6 +252,10 @@ def test_scheduled_lambda_reconciles_and_prints_metrics(
     [metrics] = [m for m in emf if "EntriesReconciled" in m]
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Conveyor"
     assert (metrics["EntriesReconciled"], metrics["JobsLost"]) == ([2.0], [1.0])
+    # The "work stuck" alarm reads this, by this dimension: both entries moved, none is stuck.
+    assert metrics["OldestInFlightSeconds"] == [0.0]
+    assert metrics["service"] == "conveyor-reconcile"
+    assert ["service"] in metrics["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
 
 
 def test_local_up_reconciles_from_its_executor(monkeypatch: pytest.MonkeyPatch) -> None:
