@@ -29,7 +29,7 @@ SINGLE_COPY = "CONVEYOR_SINGLE_COPY_LIMIT"
 """Largest original archived by one CopyObject (default 5 GB); tests lower it."""
 PROGRESS_SECONDS = "CONVEYOR_PROGRESS_SECONDS"
 JOB_TIMEOUT = settings.JOB_TIMEOUT
-DEFAULT_JOB_TIMEOUT = 12 * 3600
+DEFAULT_JOB_TIMEOUT = settings.DEFAULT_JOB_TIMEOUT
 """Seconds: the CDK stack's default job timeout, for a worker run without the setting."""
 MAX_URL_LIFETIME = 7 * 24 * 3600
 """The longest a Signature V4 presigned URL may be valid."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from batch_job.errors import BadInput
+from conveyor import settings
 
 MAX_WIDTH = "CONVEYOR_MAX_WIDTH"
 MAX_HEIGHT = "CONVEYOR_MAX_HEIGHT"
@@ -17,7 +18,7 @@ MAX_OUTPUT_BYTES = "CONVEYOR_MAX_OUTPUT_BYTES"
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 7680, 4320
 """8K UHD, the largest frame any camera or broadcast format delivers: larger frames are hostile or
 specialist, and a decoder buffers several of them (a 16K frame is 400 MB of YUV)."""
-DEFAULT_DURATION = 12 * 3600.0
+DEFAULT_DURATION = float(settings.DEFAULT_JOB_TIMEOUT)
 """Seconds: the job's default timeout, which a longer input could not finish within anyway."""
 DEFAULT_OUTPUT_BYTES = 5 * 10**12
 """5 TB: what the part plan (batch_job.parts) is sized for, about S3's largest object. It only

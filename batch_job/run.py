@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batch_job import plan
-from batch_job.archive import Archived, delete_original, find_archived
+from batch_job.archive import delete_original, find_archived
 from batch_job.config import Job, WorkerConfig
 from batch_job.errors import BadInput
 from batch_job.lookup import look
@@ -30,8 +30,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     decision: str
-    output_key: str | None = None
-    archived: Archived | None = None
+    """What the run did: write, already written, superseded, already archived."""
 
 
 def run(
@@ -63,7 +62,7 @@ def run(
     except BadInput as err:
         recorder.note(error=str(err), outcome="bad input")
         raise
-    return Outcome(decision.value, chosen.output.key, archived)
+    return Outcome(decision.value)
 
 
 def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None) -> Outcome:
@@ -81,4 +80,4 @@ def _already_gone(job: Job, config: WorkerConfig, s3: Any, ledger: Ledger | None
     Recorder(ledger, job, version.version_id, version.etag or archived.etag).note(
         archive=plan.archive_fact(archived)
     )
-    return Outcome("already archived", None, archived)
+    return Outcome("already archived")

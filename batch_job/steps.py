@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from batch_job.archive import Archived, abort_open_uploads, archive, remove_copy
@@ -94,7 +95,7 @@ def make_context(
     return Context(
         source=source,
         open_stream=lambda: iter(PinnedReader(s3, source, on_read=progress.read)),
-        signed_get=lambda: presigned_get(s3, source, config.url_lifetime),
+        signed_get=cache(lambda: presigned_get(s3, source, config.url_lifetime)),
         progress=progress,
         argv=job.spec.argv,
         limits=config.limits,

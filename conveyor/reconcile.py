@@ -143,7 +143,7 @@ def reconcile(
         elif dry_run:
             action = "would update"
         else:
-            action = "updated" if ledger.apply(verdict.change) else "unchanged"
+            action = "updated" if ledger.apply(verdict.change, current=item) else "unchanged"
         rows.append(_row(item, verdict, action))
     return rows
 

@@ -21,6 +21,8 @@ UPLOAD_ROLE_ARN = "CONVEYOR_UPLOAD_ROLE_ARN"
 LOG_GROUP = "CONVEYOR_LOG_GROUP"
 """The worker's CloudWatch log group (optional; Batch's default is /aws/batch/job)."""
 JOB_TIMEOUT = "CONVEYOR_JOB_TIMEOUT"
+DEFAULT_JOB_TIMEOUT = 12 * 3600
+"""Seconds a job may run: the CDK stack's default (`job_timeout_hours`), the worker's too."""
 """The worker's job timeout in seconds, set by the job definition (not a stack output): the
 worker's presigned reads expire with it."""
 

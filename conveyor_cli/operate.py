@@ -19,7 +19,7 @@ from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
-from conveyor.metadata import SOURCE_VERSION
+from conveyor.metadata import SOURCE_PREFIX, SOURCE_VERSION
 from conveyor.objects import ObjectVersion, pin
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform, parse_routes, route
@@ -365,7 +365,7 @@ def _copy_back(s3: Any, values: dict[str, str], key: str, version_id: str) -> Ob
     archive = values[settings.ARCHIVE_BUCKET]
     head = s3.head_object(Bucket=archive, Key=key, VersionId=version_id)
     metadata = {
-        k: v for k, v in head.get("Metadata", {}).items() if not k.startswith("conveyor-source")
+        k: v for k, v in head.get("Metadata", {}).items() if not k.startswith(SOURCE_PREFIX)
     }
     response = s3.copy_object(
         CopySource={"Bucket": archive, "Key": key, "VersionId": head["VersionId"]},

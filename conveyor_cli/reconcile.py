@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from conveyor import settings
-from conveyor.aws import clients
+from conveyor.aws import clients, endpoint_override
 from conveyor.durations import parse_duration
 from conveyor.errors import ConveyorError
 from conveyor.ledger.store import Ledger
@@ -49,7 +49,7 @@ def reconcile(
 
 def is_local_stack(environ: Mapping[str, str], running: Mapping[str, Any] | None) -> bool:
     """Whether Batch calls would go to a running `conveyor local up`'s moto server."""
-    endpoint = environ.get("AWS_ENDPOINT_URL_BATCH") or environ.get("AWS_ENDPOINT_URL")
+    endpoint = endpoint_override("batch", environ)
     if running is None or not endpoint:
         return False
     return endpoint.rstrip("/") == str(running.get("endpoint", "")).rstrip("/")

@@ -46,7 +46,7 @@ class ConveyorStack(Stack):
         removal = RemovalPolicy.RETAIN if retain == "true" else RemovalPolicy.DESTROY
         retention = logs.RetentionDays.ONE_MONTH
         architecture = ctx("architecture") or "x86_64"
-        timeout_hours = int(ctx("job_timeout_hours") or 12)
+        timeout_hours = int(ctx("job_timeout_hours") or settings.DEFAULT_JOB_TIMEOUT // 3600)
         routes = ctx("routes")
         if routes is not None:
             routes = routes if isinstance(routes, str) else json.dumps(routes)

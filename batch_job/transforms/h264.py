@@ -30,8 +30,9 @@ class H264:
         def on_stderr(line: str) -> bool:
             consumed = report.read(line)
             probe = _known(checked)  # ffprobe runs beside ffmpeg's start
-            if consumed and probe and probe.duration:
-                context.progress.set_fraction(report.out_seconds / probe.duration)
+            declared = probe.declared() if probe else None  # what the truncation check expects
+            if consumed and declared:
+                context.progress.set_fraction(report.out_seconds / declared)
             return consumed
 
         finished = run_filter(

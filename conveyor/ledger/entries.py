@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conveyor.jobs import JobSpec
-from conveyor.objects import ObjectVersion
-from conveyor.status import TERMINAL, Status
+from conveyor.status import Status
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,6 @@ class Location:
         if not isinstance(fact, Mapping) or not fact.get("bucket"):
             return None
         return cls(str(fact["bucket"]), str(fact.get("key", "")), fact.get("version_id") or None)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: str
-    status: Status
-    job_id: str | None = None
-    attempt: int | None = None
-    reason: str = ""
-    exit_code: int | None = None
 
 
 class Entry(Mapping[str, Any]):
@@ -79,15 +68,6 @@ class Entry(Mapping[str, Any]):
     def etag(self) -> str:
         return str(self._item.get("etag", ""))
 
-    @property
-    def size(self) -> int | None:
-        size = self._item.get("size")
-        return int(size) if size is not None else None
-
-    @property
-    def version(self) -> ObjectVersion:
-        return self.spec.version
-
     # --- its job --------------------------------------------------------------------------------
 
     @property
@@ -95,10 +75,6 @@ class Entry(Mapping[str, Any]):
         """None while the version is only claimed (its job being submitted)."""
         status = self._item.get("status")
         return Status(status) if status else None
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
 
     @property
     def job_id(self) -> str | None:
@@ -120,11 +96,6 @@ class Entry(Mapping[str, Any]):
         return str(self._item.get("error") or "")
 
     @property
-    def outcome(self) -> str:
-        """What the worker did: written, already written, superseded, bad input..."""
-        return str(self._item.get("outcome") or "")
-
-    @property
     def output(self) -> Location | None:
         return Location.of(self._item.get("output"))
 
@@ -135,20 +106,6 @@ class Entry(Mapping[str, Any]):
     @property
     def updated_at(self) -> str:
         return str(self._item.get("updated_at") or self._item.get("created_at") or "")
-
-    @property
-    def history(self) -> tuple[HistoryEntry, ...]:
-        return tuple(
-            HistoryEntry(
-                at=str(h.get("at", "")),
-                status=Status(h["status"]),
-                job_id=h.get("job_id"),
-                attempt=h.get("attempt"),
-                reason=str(h.get("reason") or ""),
-                exit_code=h.get("exit_code"),
-            )
-            for h in self._item.get("history", [])
-        )
 
 
 def spec_of(item: Mapping[str, Any]) -> JobSpec:

@@ -14,13 +14,12 @@ from tests.integration.worker import (
     archive_versions,
     ledger,
     open_uploads,
+    outputs,
     record_running,
     run_worker,
     staging_has,
     upload,
 )
-
-OUTPUT = "CONVEYOR_OUTPUT_BUCKET"
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +28,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return make_video(
         folder / "360p.mp4", width=640, height=360, seconds=1, faststart=True
     ).read_bytes()
-
-
-def outputs(stack: Stack) -> list[dict[str, object]]:
-    return stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT]).get("Contents", [])
 
 
 def test_a_video_taller_than_the_limit_is_refused_naming_it(stack: Stack, clip: bytes) -> None:
@@ -60,12 +55,12 @@ def test_the_same_video_within_the_limits_is_transcoded(stack: Stack, clip: byte
 
 def test_an_output_beyond_the_cap_is_refused_and_its_upload_aborted(stack: Stack) -> None:
     # Random bytes do not compress: the gzip output is as large as the input, several parts.
-    obj = upload(stack, "logs/noise.bin", os.urandom(12 * 1024 * 1024))
+    obj = upload(stack, "logs/noise.bin", os.urandom(6 * 1024 * 1024))
     record_running(stack, obj, "job-big")
-    env = {"CONVEYOR_PART_SIZE": str(5 * 1024 * 1024), "CONVEYOR_MAX_OUTPUT_BYTES": "7000000"}
+    env = {"CONVEYOR_PART_SIZE": str(5 * 1024 * 1024), "CONVEYOR_MAX_OUTPUT_BYTES": "5500000"}
     result = run_worker(stack, obj, "gzip", job_id="job-big", env=env)
     assert result.returncode == EXIT_BAD_INPUT, result.stderr
     [item] = ledger(stack).versions_of(stack.staging, obj.key)
-    assert item["error"] == "the output exceeds CONVEYOR_MAX_OUTPUT_BYTES=7000000 bytes"
+    assert item["error"] == "the output exceeds CONVEYOR_MAX_OUTPUT_BYTES=5500000 bytes"
     assert outputs(stack) == [] and open_uploads(stack) == []
     assert staging_has(stack, obj) and archive_versions(stack, obj.key) == []

@@ -22,6 +22,7 @@ from tests.integration.worker import (
     archive_versions,
     ledger,
     open_uploads,
+    outputs,
     record_running,
     run_worker,
     staging_has,
@@ -136,8 +137,7 @@ def test_hostile_and_corrupt_inputs_are_refused(stack: Stack, name: str) -> None
     result = run_worker(stack, obj, "h264-720p", job_id="job-evil")
     assert result.returncode == EXIT_BAD_INPUT, result.stderr
     assert "passwd" not in result.stdout
-    output = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT]).get("Contents", [])
-    assert output == []
+    assert outputs(stack) == []
     assert staging_has(stack, obj)
     assert open_uploads(stack) == []
     [item] = ledger(stack).versions_of(stack.staging, obj.key)
@@ -186,8 +186,7 @@ def test_a_cut_video_is_bad_input_and_stays_in_staging(
     [item] = ledger(stack).versions_of(stack.staging, obj.key)
     assert item["outcome"] == "bad input" and re.match(reason, item["error"]), item["error"]
     assert "Signature" not in item["error"] and "Signature" not in result.stderr
-    listing = stack.s3.list_objects_v2(Bucket=stack.settings[OUTPUT], Prefix=key)
-    assert listing.get("Contents", []) == []  # no short output reported as success
+    assert outputs(stack, key) == []  # no short output reported as success
     assert staging_has(stack, obj) and open_uploads(stack) == []
     # The copy archived while ffmpeg ran is withdrawn: an archived original reads as done.
     assert archive_versions(stack, key) == []

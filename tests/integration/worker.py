@@ -103,6 +103,12 @@ def exists(stack: Stack, bucket: str, key: str, **kw: Any) -> bool:
     return True
 
 
+def outputs(stack: Stack, prefix: str = "") -> list[dict[str, Any]]:
+    """What the output bucket holds (under `prefix`)."""
+    bucket = stack.settings["CONVEYOR_OUTPUT_BUCKET"]
+    return stack.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+
+
 def open_uploads(stack: Stack) -> list[str]:
     found = []
     for setting in ("CONVEYOR_OUTPUT_BUCKET", "CONVEYOR_ARCHIVE_BUCKET", "CONVEYOR_STAGING_BUCKET"):

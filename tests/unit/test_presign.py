@@ -16,17 +16,6 @@ from batch_job.transforms import ffmpeg, h264
 from batch_job.transforms.base import Context
 from batch_job.transforms.ffmpeg import Profile, ffmpeg_args, probe_args
 from batch_job.transforms.process import Finished
-from conveyor.aws import client
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> object:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return client("s3")
 
 
 def original(version_id: str | None) -> Source:

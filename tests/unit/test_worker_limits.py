@@ -21,7 +21,6 @@ from batch_job.transforms import ffmpeg
 from batch_job.transforms.process import run_filter, scrubbed_env
 from batch_job.upload import OutputUpload
 from conveyor import settings
-from conveyor.aws import client
 from conveyor.errors import ConfigError
 from conveyor.jobs import JobSpec
 from conveyor.objects import ObjectVersion
@@ -120,18 +119,13 @@ def test_an_invalid_limit_is_a_config_error_naming_it(name: str, value: str) -> 
 # --- the presigned read lives no longer than the job ----------------------------------------
 
 
-def test_the_presigned_read_expires_with_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def test_the_presigned_read_expires_with_the_job(s3: object) -> None:
     source = Source("b", "k.mov", "v1", "e", 10, datetime(2026, 1, 1, tzinfo=UTC), {}, None)
     config = WorkerConfig.from_env(
         {**BASE, "CONVEYOR_JOB_TIMEOUT": "1800", "CONVEYOR_MAX_HEIGHT": "240"}
     )
     job = Job(JobSpec(ObjectVersion("b", "k.mov", "e", 10, "v1"), "h264-720p"))
-    context = make_context(client("s3"), config, job, source, Progress(10, 60))
+    context = make_context(s3, config, job, source, Progress(10, 60))
     expires = parse_qs(urlsplit(context.signed_get().url).query)["X-Amz-Expires"]
     assert expires == ["1800"]
     assert context.limits.max_height == 240
