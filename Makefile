@@ -15,8 +15,11 @@ LOCK_FLAGS ?=
 # checksums), so it gets a virtualenv of its own inside .venv, pinned here.
 CHECKOV_VERSION := 3.3.30
 CHECKOV := $(VENV)/checkov/bin/checkov
+# The AWS CLI (v1, bench/upload.py's baseline) pins its own botocore too: a virtualenv of its own.
+AWSCLI_VERSION := 1.46.3
+AWSCLI := $(VENV)/awscli/bin/aws
 
-.PHONY: install demo test lint format bench synth system-deps node-check python-venv clean lock
+.PHONY: install demo test lint format bench bench-upload synth system-deps node-check python-venv clean lock
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -28,6 +31,10 @@ $(STAMP): pyproject.toml
 $(CHECKOV): | $(STAMP)
 	$(PYTHON) -m venv $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
+
+$(AWSCLI): | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/awscli
+	$(VENV)/awscli/bin/python -m pip install --quiet --disable-pip-version-check 'awscli==$(AWSCLI_VERSION)'
 
 install: $(STAMP) system-deps
 
@@ -66,9 +73,15 @@ test: $(STAMP) $(CHECKOV) system-deps node-check
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) $(AWSCLI) system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m bench.worker
+	$(BIN)/python -m bench.upload
+
+# Only bench/upload.py: `conveyor upload` against the AWS CLI and s5cmd.
+bench-upload: $(STAMP) $(AWSCLI)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m bench.upload
 
 # The CloudFormation template and assets in cdk.out/, offline: no Docker, no AWS account.
 synth: $(STAMP)

@@ -43,22 +43,43 @@ class Measured:
         return max(self.rss_kib)
 
 
+LAUNCH = """
+import os, sys, time
+null = os.open(os.devnull, os.O_WRONLY)
+started = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ,
+                      file_actions=[(os.POSIX_SPAWN_DUP2, null, 1)])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+"""Starts the command from a small process and reports its wall time, peak RSS and exit code.
+
+Linux counts in a process's peak RSS the peak of the process it was forked from (exec keeps the
+larger), so a command started straight from this one (boto3 loaded, files generated) would show
+at least this process's own peak, whatever it used: `true` showed 340 MiB after a 300 MiB buffer
+here. Started from a bare interpreter (python -I -S, about 10 MiB), the floor is that."""
+
+
 def timed(argv: Sequence[str], env: dict[str, str], *, shell: bool = False) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB, the child and the descendants it waited for) of one command."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        argv if not shell else argv[0],
+    """Wall time and peak RSS (KiB, the child and the descendants it waited for) of one command.
+
+    Its stdout goes to /dev/null; its stderr is kept for the error if it fails."""
+    command = ["/bin/sh", "-c", argv[0]] if shell else list(argv)
+    process = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", LAUNCH, *command],
         env=env,
-        shell=shell,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{argv} exited with {process.returncode}")
-    return elapsed, usage.ru_maxrss
+    try:
+        elapsed, rss, code = process.stdout.split()
+    except ValueError:
+        raise RuntimeError(f"{argv} did not start: {process.stderr.strip()[-2000:]}") from None
+    if int(code) != 0:
+        raise RuntimeError(f"{argv} exited with {code}: {process.stderr.strip()[-2000:]}")
+    return float(elapsed), int(rss)
 
 
 class LocalStack:
@@ -97,9 +118,21 @@ class LocalStack:
         """Delete every version everywhere, so the server's memory does not grow run after run."""
         for role in ("staging", "archive", "output"):
             bucket = self.bucket(role)
-            for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-                for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                    self.s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+            while True:  # the first page again each time: no marker into what is deleted
+                page = self.s3.list_object_versions(Bucket=bucket)
+                found = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if not found:
+                    break
+                for start in range(0, len(found), 1000):  # DeleteObjects takes 1,000 at most
+                    answer = self.s3.delete_objects(
+                        Bucket=bucket,
+                        Delete={"Objects": found[start : start + 1000], "Quiet": True},
+                    )
+                    if answer.get("Errors"):
+                        raise RuntimeError(f"could not empty {bucket}: {answer['Errors'][:3]}")
             for upload in self.s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
                 self.s3.abort_multipart_upload(
                     Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"]
@@ -130,14 +163,31 @@ class LocalStack:
     ) -> list[tuple[str, Measured]]:
         """Run every variant `repeat` times, rotating the order each round (the machine drifts),
         each on a fresh upload of `path` to `key` in staging; rows in the variants' order."""
+
+        def fresh_upload(name: str) -> None:
+            self.empty()
+            self.put(path, key)
+
+        return self.rotate(variants, repeat, fresh_upload)
+
+    def rotate(
+        self,
+        variants: dict[str, Callable[[], tuple[float, int]]],
+        repeat: int,
+        prepare: Callable[[str], None],
+        check: Callable[[str], None] | None = None,
+    ) -> list[tuple[str, Measured]]:
+        """Run every variant `repeat` times, rotating the order each round, with `prepare(name)`
+        before each run and `check(name)` after it, both untimed; rows in the variants' order."""
         results = {name: Measured() for name in variants}
         names = list(variants)
         for round_ in range(repeat):
             for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-                self.empty()
-                self.put(path, key)
+                prepare(name)
                 self.measure(variants[name], results[name])
                 print(f"  {name}: {results[name].seconds[-1]:.2f}s", file=sys.stderr)
+                if check:
+                    check(name)
         return [(name, results[name]) for name in names]
 
     def stop(self) -> None:
@@ -164,7 +214,9 @@ def random_file(path: str, size: int) -> str:
     return path
 
 
-def table(title: str, rows: list[tuple[str, Measured]], size: int, floor: str) -> str:
+def table(title: str, rows: list[tuple[str, Measured]], size: int | None, floor: str) -> str:
+    """One line per row: median wall, MB/s of `size` bytes (left blank without a size), peak RSS,
+    median server CPU, and the ratio of its wall to the `floor` row's."""
     base = dict(rows)[floor].wall
     lines = [
         title,
@@ -173,8 +225,8 @@ def table(title: str, rows: list[tuple[str, Measured]], size: int, floor: str) -
     ]
     for name, m in rows:
         cpu = statistics.median(m.server_cpu) if m.server_cpu else float("nan")
+        rate = f"{size / m.wall / 1e6:8.1f}" if size else f"{'':>8}"
         lines.append(
-            f"{name:<44} {m.wall:8.2f} {size / m.wall / 1e6:8.1f} "
-            f"{m.rss / 1024:13.1f} {cpu:13.2f} {m.wall / base:8.2f}"
+            f"{name:<44} {m.wall:8.2f} {rate} {m.rss / 1024:13.1f} {cpu:13.2f} {m.wall / base:8.2f}"
         )
     return "\n".join(lines)

@@ -29,6 +29,8 @@ os.environ.update(
     AWS_MAX_ATTEMPTS="2",
     # A developer's running `conveyor local up` must never be what a test talks to.
     CONVEYOR_HOME=tempfile.mkdtemp(prefix="conveyor-test-home-"),
+    # ... nor the digest cache of their own `conveyor upload` runs.
+    CONVEYOR_CACHE_DIR=tempfile.mkdtemp(prefix="conveyor-test-cache-"),
 )
 
 

@@ -1,32 +1,88 @@
-"""Hashing a local file once for both checksums, with progress."""
+"""The digests that identify a file's content: S3's full-object CRC64NVME and our upload's ETag.
+
+Both come from one read, part by part: the CRC of each part is what UploadPart carries, the parts'
+CRCs combine into the full-object CRC64NVME that S3 keeps, and the parts' MD5s make the ETag.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
+from typing import BinaryIO
 
-from conveyor_cli.uploads.plan import Digests
+from awscrt import checksums
 
-BLOCK = 8 * 1024 * 1024
+from conveyor.errors import ConveyorError
+from conveyor_cli.uploads.parts import multipart_etag, ranges
 
 
-def digests(path: Path, on_bytes: Callable[[int], None] | None = None) -> Digests:
-    sha = hashlib.sha256()
-    crc = 0
-    try:
-        from awscrt import checksums
-    except ImportError:  # pragma: no cover - awscrt is a dependency; SHA-256 still works
-        checksums = None
-    size = 0
-    with path.open("rb") as f:
-        while block := f.read(BLOCK):
-            sha.update(block)
-            if checksums is not None:
-                crc = checksums.crc64nvme(block, crc)
-            size += len(block)
+class ChangedWhileReading(ConveyorError):
+    """The file changed while it was read: its digests would describe no state of it."""
+
+
+@dataclass(frozen=True)
+class Digests:
+    size: int
+    crc64nvme: str
+    """Base64 of the big-endian CRC, as S3 reports ChecksumCRC64NVME."""
+    etag: str
+    """The ETag S3 gives this content uploaded by `conveyor upload` in `part_size` parts."""
+    part_size: int
+
+
+def encode_crc(crc: int) -> str:
+    return base64.b64encode(crc.to_bytes(8, "big")).decode()
+
+
+class Hasher:
+    """Digests of a file fed to it part after part, in order."""
+
+    def __init__(self, size: int, part_size: int) -> None:
+        self.size = size
+        self.part_size = part_size
+        self.crc = 0
+        self.fed = 0
+        self.md5s: list[bytes] = []
+
+    def part(self, data: bytes) -> tuple[str, bytes]:
+        """Take the next part; returns its CRC64NVME (base64) and MD5, as UploadPart sends them."""
+        crc = checksums.crc64nvme(data)
+        md5 = hashlib.md5(data, usedforsecurity=False).digest()
+        self.crc = checksums.combine_crc64nvme(self.crc, crc, len(data)) if self.fed else crc
+        self.fed += len(data)
+        self.md5s.append(md5)
+        return encode_crc(crc), md5
+
+    def digests(self) -> Digests:
+        if self.fed != self.size:
+            raise ChangedWhileReading(f"read {self.fed} bytes where its size said {self.size}")
+        if len(self.md5s) > 1:
+            etag = multipart_etag(self.md5s)
+        else:
+            etag = (self.md5s[0] if self.md5s else hashlib.md5(b"").digest()).hex()
+        return Digests(self.size, encode_crc(self.crc), etag, self.part_size)
+
+
+def read_part(f: BinaryIO, length: int) -> bytes:
+    """Exactly `length` bytes; a file that shrank since its stat is refused."""
+    data = f.read(length)
+    if len(data) != length:
+        raise ChangedWhileReading(f"it ended {length - len(data)} bytes early")
+    return data
+
+
+def digest_file(
+    path: str, size: int, part_size: int, on_bytes: Callable[[int], None] | None = None
+) -> Digests:
+    """Read the file once, a part at a time (memory stays one part)."""
+    hasher = Hasher(size, part_size)
+    with open(path, "rb") as f:
+        for _, _, length in ranges(size, part_size):
+            hasher.part(read_part(f, length))
             if on_bytes:
-                on_bytes(len(block))
-    encoded = base64.b64encode(crc.to_bytes(8, "big")).decode() if checksums is not None else None
-    return Digests(sha256=sha.hexdigest(), crc64nvme=encoded, size=size)
+                on_bytes(length)
+        if f.read(1):
+            raise ChangedWhileReading("it grew while it was read")
+    return hasher.digests()

@@ -1,18 +1,20 @@
-"""Whether a local file needs uploading: compared by content, never by size and mtime.
+"""Whether a local file needs uploading: decided by content, never by size and mtime.
 
-The remote side is whatever staging and the archive hold under the key. Content is compared by a
-full-object CRC64NVME where S3 keeps one, else by the SHA-256 that `conveyor upload` records in the
-object's metadata; a multipart ETag is never guessed at.
+The cheapest evidence decides first. A listing alone decides a file staging and the archive do not
+hold, or hold only at another size. Otherwise the file's digests (from the cache, else a read) are
+compared with the listed ETags, which are predictable for what this tool uploaded. Only when no
+ETag matches does a HEAD fetch S3's full-object CRC64NVME. An ETag that does not match is never
+taken as proof of a difference: the object may have been uploaded with other parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-SHA256_METADATA = "conveyor-sha256"
-"""User metadata holding the hex SHA-256 of the whole object, written at upload."""
+from conveyor_cli.uploads.digest import Digests
+from conveyor_cli.uploads.listing import Listed
 
 
 class Action(StrEnum):
@@ -20,47 +22,73 @@ class Action(StrEnum):
     SKIP = "skip"
 
 
-@dataclass(frozen=True)
-class Digests:
-    sha256: str
-    crc64nvme: str | None
-    """Base64, as S3 reports ChecksumCRC64NVME."""
-    size: int
+class Via(StrEnum):
+    """The evidence a decision used, in the order it was gathered."""
+
+    LISTING = "listing"
+    CACHE = "cache"
+    HASH = "hash"
+    HEAD = "HEAD"
 
 
 @dataclass(frozen=True)
-class Remote:
-    where: str
-    """"staging" or "archive"."""
+class Decision:
+    action: Action
+    reason: str
+
+
+@dataclass(frozen=True)
+class Headed:
+    """What a HEAD with checksum mode says of an object."""
+
     size: int
-    sha256: str | None
+    etag: str
     crc64nvme: str | None
     """Only a FULL_OBJECT CRC64NVME: a composite one is not comparable."""
 
 
-def plan(local: Digests, remotes: Sequence[Remote], *, force: bool = False) -> tuple[Action, str]:
-    if force:
-        return Action.UPLOAD, "forced"
-    if not remotes:
-        return Action.UPLOAD, "new"
+FORCED = Decision(Action.UPLOAD, "forced")
+
+
+def by_listing(size: int, listed: Mapping[str, Listed | None]) -> Decision | None:
+    """Upload when no bucket holds the key at this size; None when content must be compared."""
+    held = [entry for entry in listed.values() if entry is not None]
+    if not held:
+        return Decision(Action.UPLOAD, "new")
+    if all(entry.size != size for entry in held):
+        return Decision(Action.UPLOAD, "content differs (size)")
+    return None
+
+
+def by_etag(
+    digests: Digests, listed: Mapping[str, Listed | None], known: Iterable[str] = ()
+) -> Decision | None:
+    """Skip when a listed ETag is the one this content gets (or was proven to have)."""
+    etags = {digests.etag, *known}
+    for where, entry in listed.items():
+        if entry is not None and entry.size == digests.size and entry.etag in etags:
+            return Decision(Action.SKIP, f"same content already in {where}")
+    return None
+
+
+def by_head(digests: Digests, heads: Mapping[str, Headed | None]) -> Decision:
+    """Decide by S3's full-object CRC64NVME of every object at this size."""
     compared = False
-    for remote in remotes:
-        same = _same(local, remote)
-        if same is None:
+    for where, head in heads.items():
+        if head is None or head.size != digests.size or head.crc64nvme is None:
             continue
         compared = True
-        if same:
-            return Action.SKIP, f"same content already in {remote.where}"
-    if compared:
-        return Action.UPLOAD, "content differs"
-    return Action.UPLOAD, "no checksum to compare with"
+        if head.crc64nvme == digests.crc64nvme:
+            return Decision(Action.SKIP, f"same content already in {where}")
+    if compared or all(h is None or h.size != digests.size for h in heads.values()):
+        return Decision(Action.UPLOAD, "content differs")
+    return Decision(Action.UPLOAD, "no checksum to compare with")
 
 
-def _same(local: Digests, remote: Remote) -> bool | None:
-    if remote.size != local.size:
-        return False
-    if remote.crc64nvme and local.crc64nvme:
-        return remote.crc64nvme == local.crc64nvme
-    if remote.sha256:
-        return remote.sha256 == local.sha256
-    return None
+def proven_etags(digests: Digests, heads: Mapping[str, Headed | None]) -> set[str]:
+    """ETags of objects whose full-object checksum matched: the cache remembers them."""
+    return {
+        h.etag
+        for h in heads.values()
+        if h is not None and h.size == digests.size and h.crc64nvme == digests.crc64nvme
+    }
