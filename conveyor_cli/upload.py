@@ -58,7 +58,8 @@ def upload(
         bool, typer.Option("--json", help="Print JSON, one object per file.")
     ] = False,
 ) -> None:
-    """Upload files to staging unless staging or the archive already holds the same content.
+    """Upload files to staging unless the key's newest copy (waiting in staging, else archived)
+    holds the same content.
 
     Example: [bold]conveyor upload clips/ --key-prefix videos/[/]
     Content is compared by checksum, never by size and modification time: a listing's ETag

@@ -37,32 +37,45 @@ def encode_crc(crc: int) -> str:
 
 
 class Hasher:
-    """Digests of a file fed to it part after part, in order."""
+    """Digests of a file fed to it part after part, in order.
 
-    def __init__(self, size: int, part_size: int) -> None:
+    The parts' MD5s are only needed to predict the ETag of content not yet uploaded; a file being
+    sent skips them (`md5=False`) and takes the ETag S3 answers.
+    """
+
+    def __init__(self, size: int, part_size: int, *, md5: bool = True) -> None:
         self.size = size
         self.part_size = part_size
+        self.md5 = md5
         self.crc = 0
         self.fed = 0
         self.md5s: list[bytes] = []
 
-    def part(self, data: bytes) -> tuple[str, bytes]:
-        """Take the next part; returns its CRC64NVME (base64) and MD5, as UploadPart sends them."""
+    def part(self, data: bytes) -> str:
+        """Take the next part; returns its CRC64NVME (base64), as UploadPart sends it."""
         crc = checksums.crc64nvme(data)
-        md5 = hashlib.md5(data, usedforsecurity=False).digest()
         self.crc = checksums.combine_crc64nvme(self.crc, crc, len(data)) if self.fed else crc
         self.fed += len(data)
-        self.md5s.append(md5)
-        return encode_crc(crc), md5
+        if self.md5:
+            self.md5s.append(md5_of(data))
+        return encode_crc(crc)
 
-    def digests(self) -> Digests:
+    def digests(self, etag: str | None = None) -> Digests:
+        """The digests; `etag` is what S3 gave the upload of these bytes (else predicted)."""
         if self.fed != self.size:
             raise ChangedWhileReading(f"read {self.fed} bytes where its size said {self.size}")
-        if len(self.md5s) > 1:
-            etag = multipart_etag(self.md5s)
-        else:
-            etag = (self.md5s[0] if self.md5s else hashlib.md5(b"").digest()).hex()
+        if etag is None:
+            if not self.md5:
+                raise ValueError("no ETag given and no MD5s to predict it from")
+            if len(self.md5s) > 1:
+                etag = multipart_etag(self.md5s)
+            else:
+                etag = (self.md5s[0] if self.md5s else md5_of(b"")).hex()
         return Digests(self.size, encode_crc(self.crc), etag, self.part_size)
+
+
+def md5_of(data: bytes) -> bytes:
+    return hashlib.md5(data, usedforsecurity=False).digest()
 
 
 def read_part(f: BinaryIO, length: int) -> bytes:

@@ -1,5 +1,9 @@
 """Whether a local file needs uploading: decided by content, never by size and mtime.
 
+What counts is the newest copy of the key: staging's while an upload waits there (it will replace
+the output), else the archive's. A file equal to an archived copy but not to a different upload
+waiting in staging is sent, or that other upload would be the last word.
+
 The cheapest evidence decides first. A listing alone decides a file staging and the archive do not
 hold, or hold only at another size. Otherwise the file's digests (from the cache, else a read) are
 compared with the listed ETags, which are predictable for what this tool uploaded. Only when no

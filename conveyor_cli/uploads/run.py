@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from conveyor.s3 import head_or_none
 from conveyor_cli.uploads.cache import Cached, DigestCache, now_ns
 from conveyor_cli.uploads.digest import digest_file
-from conveyor_cli.uploads.listing import UNKNOWN, Listed, Listing, Unknown, list_keys
+from conveyor_cli.uploads.listing import Listed, Listing, Unknown, list_keys
 from conveyor_cli.uploads.parts import PART_SIZE, multipart, part_size_for
 from conveyor_cli.uploads.plan import (
     FORCED,
@@ -121,7 +121,7 @@ class Run:
         self.options = options
         self.reporter = reporter or Silent()
         self.stop = threading.Event()
-        self.gate = threading.BoundedSemaphore(options.jobs + 2)
+        self.gate = threading.BoundedSemaphore(options.jobs)
 
     def __call__(self, files: list[LocalFile]) -> list[FileResult]:
         results: list[FileResult | None] = [None] * len(files)
@@ -177,39 +177,42 @@ class Run:
             return FileResult(f.path, f.key, "failed", f.problem, "")
         if self.options.force:
             return self._result(f, FORCED, []) if self.options.dry_run else None
-        listed = {where: listing.lookup(f.key) for where, listing in listings.items()}
-        if UNKNOWN in listed.values():
-            return None
-        decision = by_listing(f.size, listed)  # type: ignore[arg-type]
+        listed: dict[str, Listed | None] = {}
+        for where, listing in listings.items():  # staging first: it holds the newest copy
+            entry = listing.lookup(f.key)
+            if isinstance(entry, Unknown):
+                return None
+            listed[where] = entry
+            if entry is not None:
+                break
+        decision = by_listing(f.size, listed)
         if decision is not None:
             return self._result(f, decision, [Via.LISTING]) if self.options.dry_run else None
         cached = self.cache.get(f.stat)
         if cached is None:
             return None
-        decision = by_etag(cached.digests, listed, cached.etags)  # type: ignore[arg-type]
+        decision = by_etag(cached.digests, listed, cached.etags)
         if decision is None:
             return None
         return self._result(f, decision, [Via.LISTING, Via.CACHE])
 
     def _work(self, f: LocalFile, listings: Mapping[str, Listing]) -> FileResult:
         via: list[Via] = []
-        sent = Counter(self.reporter.sent)
+        sent = SentBytes(self.reporter.sent)
         try:
-            decision, known = self._decide(f, listings, via)
+            decision = self._decide(f, listings, via)
             if decision.action is Action.SKIP or self.options.dry_run:
                 result = self._result(f, decision, via)
             else:
-                result = self._send(f, decision, via, known, sent)
+                result = self._send(f, decision, via, sent)
         except Exception as err:  # one file's failure never stops the others
             result = FileResult(f.path, f.key, "failed", reason(err), _joined(via))
         self.reporter.settled(result, f.size - sent.total)
         return result
 
-    def _decide(
-        self, f: LocalFile, listings: Mapping[str, Listing], via: list[Via]
-    ) -> tuple[Decision, Cached | None]:
+    def _decide(self, f: LocalFile, listings: Mapping[str, Listing], via: list[Via]) -> Decision:
         if self.options.force:
-            return FORCED, None
+            return FORCED
         listed: dict[str, Listed | None] = {}
         heads: dict[str, Headed | None] = {}
         for where, listing in listings.items():
@@ -220,20 +223,22 @@ class Run:
             elif Via.LISTING not in via:
                 via.append(Via.LISTING)
             listed[where] = entry
+            if entry is not None:
+                break  # staging's copy is newer than the archive's: only it counts
         decision = by_listing(f.size, listed)
         if decision is not None:
-            return decision, None
+            return decision
         known = self._digests(f, via)
         decision = by_etag(known.digests, listed, known.etags)
         if decision is not None:
-            return decision, known
+            return decision
         for where, entry in listed.items():
             if where not in heads and entry is not None and entry.size == f.size:
                 heads[where] = self._head(where, f.key, via)
         proven = proven_etags(known.digests, heads)
         if proven - known.etags:
             self.cache.put(f.stat, known.digests, known.hashed_ns, known.etags | proven)
-        return by_head(known.digests, heads), known
+        return by_head(known.digests, heads)
 
     def _digests(self, f: LocalFile, via: list[Via]) -> Cached:
         cached = self.cache.get(f.stat)
@@ -258,7 +263,6 @@ class Run:
         f: LocalFile,
         decision: Decision,
         via: list[Via],
-        known: Cached | None,
         on_bytes: Callable[[int], None],
     ) -> FileResult:
         part_size = part_size_for(f.size, self.options.part_size)
@@ -325,7 +329,7 @@ class Run:
         )
 
 
-class Counter:
+class SentBytes:
     """Bytes sent for one file, counted from the part pool's threads too."""
 
     def __init__(self, forward: Callable[[int], None]) -> None:

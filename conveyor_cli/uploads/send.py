@@ -9,7 +9,6 @@ left open on any failure, for the next run to resume.
 
 from __future__ import annotations
 
-import base64
 import mimetypes
 import os
 import threading
@@ -19,10 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from conveyor.errors import ConveyorError
-from conveyor.objects import normalize_etag
+from conveyor.objects import NO_VERSION, normalize_etag
 from conveyor.s3 import head_or_none
 from conveyor_cli.uploads.cache import Stat
-from conveyor_cli.uploads.digest import ChangedWhileReading, Digests, Hasher, read_part
+from conveyor_cli.uploads.digest import (
+    ChangedWhileReading,
+    Digests,
+    Hasher,
+    encode_crc,
+    md5_of,
+    read_part,
+)
 from conveyor_cli.uploads.parts import ranges
 from conveyor_cli.uploads.walk import LocalFile
 
@@ -54,14 +60,14 @@ class OpenPart:
     etag: str
     crc64nvme: str | None
 
-    def holds(self, size: int, crc: str, md5: bytes) -> bool:
+    def holds(self, data: bytes, crc: str) -> bool:
         """True when this uploaded part holds these bytes: by its CRC64NVME where S3 lists one,
         else by its ETag (the part's MD5)."""
-        if self.size != size:
+        if self.size != len(data):
             return False
         if self.crc64nvme is not None:
             return self.crc64nvme == crc
-        return self.etag == md5.hex()
+        return self.etag == md5_of(data).hex()
 
 
 def content_type(path: str) -> str:
@@ -76,19 +82,18 @@ def put_single(
         if fh.read(1):
             raise ChangedWhileReading("it grew while it was read")
     unchanged(f)
-    hasher = Hasher(f.size, part_size)
-    crc, md5 = hasher.part(data)
+    hasher = Hasher(f.size, part_size, md5=False)
     response = s3.put_object(
         Bucket=bucket,
         Key=f.key,
         Body=data,
         ChecksumAlgorithm="CRC64NVME",
-        ChecksumCRC64NVME=crc,
-        ContentMD5=base64.b64encode(md5).decode(),
+        ChecksumCRC64NVME=hasher.part(data),  # S3 refuses the PUT if the bytes differ
         ContentType=content_type(f.path),
     )
     on_bytes(f.size)
-    return Sent(hasher.digests(), normalize_etag(response["ETag"]), parts=1)
+    etag = normalize_etag(response["ETag"])
+    return Sent(hasher.digests(etag), etag, parts=1)
 
 
 def send_multipart(
@@ -115,7 +120,7 @@ def send_multipart(
             Metadata={PART_SIZE_METADATA: str(part_size)},
             **CHECKSUM,
         )["UploadId"]
-    hasher = Hasher(f.size, part_size)
+    hasher = Hasher(f.size, part_size, md5=False)
     done: dict[int, dict[str, Any]] = {}
     futures: dict[int, Future[str]] = {}
     resumed = 0
@@ -130,16 +135,16 @@ def send_multipart(
                 except BaseException:
                     gate.release()
                     raise
-                crc, md5 = hasher.part(data)
+                crc = hasher.part(data)
                 done[number] = {"PartNumber": number, "ChecksumCRC64NVME": crc}
                 old = open_parts.get(number)
-                if old is not None and old.holds(length, crc, md5):
+                if old is not None and old.holds(data, crc):
                     gate.release()
                     done[number]["ETag"] = old.etag
                     resumed += 1
                     on_bytes(length)
                     continue
-                future = pool.submit(_part, s3, bucket, f.key, upload_id, number, data, crc, md5)
+                future = pool.submit(_part, s3, bucket, f.key, upload_id, number, data, crc)
                 future.add_done_callback(lambda fut, n=length: _part_done(fut, n, gate, on_bytes))
                 futures[number] = future
             if fh.read(1):
@@ -151,18 +156,18 @@ def send_multipart(
             future.cancel()
         wait(list(futures.values()))
         raise
-    digests = hasher.digests()
     unchanged(f)
     response = s3.complete_multipart_upload(
         Bucket=bucket,
         Key=f.key,
         UploadId=upload_id,
         MultipartUpload={"Parts": [done[n] for n in sorted(done)]},
-        ChecksumCRC64NVME=digests.crc64nvme,
+        ChecksumCRC64NVME=encode_crc(hasher.crc),
         ChecksumType="FULL_OBJECT",
     )
+    digests = hasher.digests(normalize_etag(response["ETag"]))
     _verify(s3, bucket, f.key, response, digests)
-    return Sent(digests, normalize_etag(response["ETag"]), len(done), resumed)
+    return Sent(digests, digests.etag, len(done), resumed)
 
 
 def unchanged(f: LocalFile) -> None:
@@ -214,7 +219,7 @@ def _parts(s3: Any, bucket: str, key: str, upload_id: str) -> dict[int, OpenPart
 
 
 def _part(
-    s3: Any, bucket: str, key: str, upload_id: str, number: int, data: bytes, crc: str, md5: bytes
+    s3: Any, bucket: str, key: str, upload_id: str, number: int, data: bytes, crc: str
 ) -> str:
     response = s3.upload_part(
         Bucket=bucket,
@@ -222,8 +227,7 @@ def _part(
         UploadId=upload_id,
         PartNumber=number,
         Body=data,
-        ChecksumCRC64NVME=crc,
-        ContentMD5=base64.b64encode(md5).decode(),
+        ChecksumCRC64NVME=crc,  # S3 refuses the part if the bytes differ
     )
     return response["ETag"]
 
@@ -241,6 +245,7 @@ def _verify(s3: Any, bucket: str, key: str, response: dict[str, Any], digests: D
     asked what it stored, and a version holding other bytes is removed before a job reads it."""
     stored = response.get("ChecksumCRC64NVME")
     version = response.get("VersionId")
+    version = None if version in NO_VERSION else version  # an unversioned bucket says "null"
     if stored is None:
         extra = {"VersionId": version} if version else {}
         head = head_or_none(s3, Bucket=bucket, Key=key, ChecksumMode="ENABLED", **extra)

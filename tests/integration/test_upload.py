@@ -175,11 +175,8 @@ def test_keys_past_the_listing_budget_are_decided_by_head(
     assert results["k0.txt"]["decided_by"] == "listing+cache"
     assert results["k4.txt"]["decided_by"].startswith("HEAD")
     assert results["k4.txt"]["action"] == "skipped"
-    # staging's listing stopped before k5 (a HEAD says), the archive's is whole
-    assert (results["k5.txt"]["action"], results["k5.txt"]["decided_by"]) == (
-        "uploaded",
-        "HEAD+listing",
-    )
+    # staging's listing stopped before k5: a HEAD finds it there, so the archive never counts
+    assert (results["k5.txt"]["action"], results["k5.txt"]["decided_by"]) == ("uploaded", "HEAD")
 
 
 def test_many_files_at_once_each_one_right(stack: Stack, tmp_path: Path) -> None:
@@ -203,3 +200,19 @@ def test_bad_flags_are_one_clear_line(stack: Stack, tmp_path: Path) -> None:
         result = runner.invoke(app, ["upload", str(tmp_path / "a"), *flags])
         assert result.exit_code != 0 and says in str(result.exception)
     assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.staging)
+
+
+def test_the_newest_copy_decides_a_waiting_upload_outweighs_the_archive(
+    stack: Stack, tmp_path: Path
+) -> None:
+    path = aged(tmp_path / "clip.bin", b"A" * 500)
+    archive = stack.settings["CONVEYOR_ARCHIVE_BUCKET"]
+    stack.s3.put_object(Bucket=archive, Key="clip.bin", Body=b"A" * 500)  # processed before
+    [skipped] = upload(str(path))
+    assert skipped["reason"] == "same content already in archive"
+    waiting = {"Body": b"B" * 500, "ChecksumAlgorithm": "CRC64NVME"}
+    stack.s3.put_object(Bucket=stack.staging, Key="clip.bin", **waiting)
+    [sent] = upload(str(path))  # or B's output would be the last word
+    assert (sent["action"], sent["reason"]) == ("uploaded", "content differs")
+    body = stack.s3.get_object(Bucket=stack.staging, Key="clip.bin")["Body"].read()
+    assert body == b"A" * 500

@@ -126,3 +126,15 @@ def test_a_file_changed_while_it_is_sent_is_refused(
     [refused] = upload(str(big), "--jobs", "1", code=1)
     assert refused["action"] == "failed" and "changed while it was read" in refused["reason"]
     assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.staging)
+
+
+def test_a_bucket_without_versioning_takes_multipart_uploads_too(
+    stack: Stack, big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = stack.staging + "-plain"  # S3 says no version; moto says "null"
+    stack.s3.create_bucket(Bucket=plain)
+    monkeypatch.setenv("CONVEYOR_STAGING_BUCKET", plain)
+    [sent] = upload(str(big))
+    assert sent["action"] == "uploaded", sent
+    head = stack.s3.head_object(Bucket=plain, Key="big.bin", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == digest_file(str(big), big.stat().st_size, 5 * MiB).crc64nvme
