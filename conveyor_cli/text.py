@@ -47,6 +47,16 @@ def to_json(value: Any) -> str:
     return RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def to_json_array(items: list[Any]) -> str:
+    """A JSON array with one item a line: as exact as `to_json`, and quick for 10,000 items
+    (an indented dump takes the JSON module's slow path)."""
+    if not items:
+        return "[]"
+    lines = (json.dumps(item, ensure_ascii=False) for item in items)
+    text = "[\n  " + ",\n  ".join(lines) + "\n]"
+    return RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:

@@ -27,7 +27,7 @@ from conveyor import settings
 from conveyor.aws import client
 from conveyor.errors import ConveyorError
 from conveyor_cli.render import grid_table
-from conveyor_cli.text import literal, to_json, visible
+from conveyor_cli.text import literal, to_json_array, visible
 from conveyor_cli.uploads.cache import DigestCache, default_path
 from conveyor_cli.uploads.parts import MIN_PART_SIZE, MiB
 from conveyor_cli.uploads.run import FileResult, Options, Run
@@ -93,7 +93,7 @@ def upload(
     if cache.problem and not as_json:
         console.print(visible(cache.problem))
     if as_json:
-        typer.echo(to_json([r.as_json() for r in results]))
+        typer.echo(to_json_array([r.as_json() for r in results]))
     else:
         _summary(results, time.monotonic() - started)
     if any(r.action == "failed" for r in results):

@@ -33,7 +33,7 @@ KNOWN_ETAGS = 8
 """ETags of remote objects proven (by full-object checksum) to hold a file's content, per file."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stat:
     """What identifies one state of a file without reading it."""
 
@@ -49,7 +49,7 @@ class Stat:
         return cls(path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cached:
     digests: Digests
     etags: frozenset[str]

@@ -22,7 +22,7 @@ class ChangedWhileReading(ConveyorError):
     """The file changed while it was read: its digests would describe no state of it."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Digests:
     size: int
     crc64nvme: str

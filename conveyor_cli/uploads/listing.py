@@ -21,7 +21,7 @@ RANGE = 1000
 """Local keys per listed range."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listed:
     size: int
     etag: str

@@ -57,7 +57,7 @@ class Options:
     part_size: int = PART_SIZE
 
 
-@dataclass
+@dataclass(slots=True)
 class FileResult:
     path: str
     key: str
@@ -71,7 +71,7 @@ class FileResult:
     resumed_parts: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return dict(vars(self))  # dataclasses.asdict deep-copies: slow for 10,000 files
+        return {name: getattr(self, name) for name in self.__slots__}  # asdict deep-copies
 
 
 class Reporter(Protocol):

@@ -19,7 +19,7 @@ from conveyor_cli.uploads.cache import Stat
 MAX_KEY_BYTES = 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalFile:
     path: str
     """As the user would name it: the argument, or the folder argument joined with the path."""

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from conveyor.ledger.views import reason
 from conveyor_cli import render
-from conveyor_cli.text import UNSAFE, literal, to_json, visible
+from conveyor_cli.text import UNSAFE, literal, to_json, to_json_array, visible
 
 HOSTILE = "odd/[/] [x] [bold]b[/] \x1b[2J new\nline \x7f \x9b2J \u202egnp.exe"
 
@@ -35,12 +35,14 @@ def test_literal_is_never_markup() -> None:
 
 
 def test_json_escapes_what_json_dumps_leaves_raw_and_decodes_to_the_same_values() -> None:
-    rows = [{"key": HOSTILE, HOSTILE: 1}]
-    text = to_json(rows)
-    assert not UNSAFE.search(text.replace("\n", ""))  # the newlines are the indentation's
-    assert "\x7f" not in text and "\x9b" not in text and "\u202e" not in text
-    assert json.loads(text) == rows
-    assert "日本語" in to_json(["日本語"])  # still readable, not \u-escaped
+    rows = [{"key": HOSTILE, HOSTILE: 1}, {"other": [HOSTILE]}]
+    for dump in (to_json, to_json_array):
+        text = dump(rows)
+        assert not UNSAFE.search(text.replace("\n", ""))  # the newlines are the layout's
+        assert "\x7f" not in text and "\x9b" not in text and "\u202e" not in text
+        assert json.loads(text) == rows
+        assert "日本語" in dump(["日本語"])  # still readable, not \u-escaped
+    assert json.loads(to_json_array([])) == []
 
 
 def test_reason_is_what_a_person_needs() -> None:
