@@ -28,6 +28,8 @@ PART_SIZE = "CONVEYOR_PART_SIZE"
 SINGLE_COPY = "CONVEYOR_SINGLE_COPY_LIMIT"
 """Largest original archived by one CopyObject (default 5 GB); tests lower it."""
 PROGRESS_SECONDS = "CONVEYOR_PROGRESS_SECONDS"
+LEDGER_PROGRESS_SECONDS = "CONVEYOR_LEDGER_PROGRESS_SECONDS"
+"""Seconds between the job's progress writes to its ledger entry (default 5)."""
 JOB_TIMEOUT = settings.JOB_TIMEOUT
 DEFAULT_JOB_TIMEOUT = settings.DEFAULT_JOB_TIMEOUT
 """Seconds: the CDK stack's default job timeout, for a worker run without the setting."""
@@ -52,6 +54,7 @@ class WorkerConfig:
     min_part_size: int = DEFAULT_PART_SIZE
     single_copy_limit: int = SINGLE_COPY_LIMIT
     progress_seconds: float = 10.0
+    ledger_progress_seconds: float = 5.0
     limits: Limits = field(default_factory=Limits)
     max_output_bytes: int = DEFAULT_OUTPUT_BYTES
     job_timeout: int = DEFAULT_JOB_TIMEOUT
@@ -77,6 +80,7 @@ class WorkerConfig:
             min_part_size=part,
             single_copy_limit=_number(env, SINGLE_COPY, SINGLE_COPY_LIMIT),
             progress_seconds=_seconds(env, PROGRESS_SECONDS, 10.0),
+            ledger_progress_seconds=_seconds(env, LEDGER_PROGRESS_SECONDS, 5.0),
             limits=Limits(
                 max_width=_number(env, MAX_WIDTH, DEFAULT_WIDTH),
                 max_height=_number(env, MAX_HEIGHT, DEFAULT_HEIGHT),

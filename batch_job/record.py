@@ -37,6 +37,17 @@ class Recorder:
         except Exception:
             logger.exception("could not record %s in the ledger", sorted(fields))
 
+    def progress(self, percent: float) -> bool:
+        """Put the job's percent on its ledger entry; False when it did not land (no ledger, no
+        job id, the entry not this job's RUNNING one yet or any more, or the ledger failing)."""
+        if self._ledger is None or not self._job.job_id:
+            return False
+        try:
+            return self._ledger.progress(self._key, self._job.job_id, percent)
+        except Exception as err:
+            logger.warning("could not record progress in the ledger: %s", err)
+            return False
+
     def superseded(self, reason: str) -> None:
         if self._ledger is None or not self._job.job_id:
             return

@@ -17,6 +17,7 @@ from batch_job import plan
 from batch_job.archive import delete_original, find_archived
 from batch_job.config import Job, WorkerConfig
 from batch_job.errors import BadInput
+from batch_job.ledger_progress import LedgerProgress
 from batch_job.lookup import look
 from batch_job.progress import Progress
 from batch_job.record import Recorder
@@ -49,7 +50,10 @@ def run(
     recorder = Recorder(ledger, job, source.version_id, source.etag)
     try:
         chosen = look(s3, config, job, source)
-        with Progress(source.size, config.progress_seconds) as progress:
+        with (
+            Progress(source.size, config.progress_seconds) as progress,
+            LedgerProgress(progress, recorder.progress, config.ledger_progress_seconds),
+        ):
             decision, archived = write_output_and_archive(
                 s3, config, job, source, chosen, progress, after_step
             )

@@ -18,6 +18,9 @@ RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})
 SIGV4 = Config(signature_version="s3v4")
 """botocore still presigns S3 URLs with Signature V2 unless told: S3 refuses V2 for buckets made
 since 2020, and V2 does not sign headers such as If-Match or Content-Type."""
+VIRTUAL_HOSTED = Config(s3={"addressing_style": "virtual"})
+"""`bucket.s3.<region>.amazonaws.com`: the global name answers 307 for a new bucket outside
+us-east-1, and a browser's CORS upload does not follow that redirect."""
 
 
 ENDPOINT_URL = "AWS_ENDPOINT_URL"
@@ -94,6 +97,14 @@ def _service_variable(service: str) -> str:
     name = botocore_utils.SERVICE_NAME_ALIASES.get(service, service)
     name = botocore_utils.CLIENT_NAME_TO_HYPHENIZED_SERVICE_ID_OVERRIDES.get(name, name)
     return f"{ENDPOINT_URL}_{name.replace('-', '_').upper()}"
+
+
+def presigning_client(session: boto3.session.Session | None = None) -> Any:
+    """An S3 client whose URLs name the bucket's regional virtual host on AWS; path style on a
+    local endpoint (http://127.0.0.1:PORT), where `bucket.127.0.0.1` cannot resolve."""
+    if endpoint_override("s3"):
+        return client("s3", session=session)
+    return client("s3", session=session, config=VIRTUAL_HOSTED)
 
 
 def clients(*services: str, **kwargs: Any) -> tuple[Any, ...]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from conveyor.objects import pin
+
 MISSING = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 """What S3 answers for an object (or version) that is not there; HEAD has no body, so "404"."""
 PRECONDITION_FAILED = frozenset({"PreconditionFailed", "412"})
@@ -23,6 +25,17 @@ def head_or_none(s3: Any, **request: Any) -> dict[str, Any] | None:
     except ClientError as err:
         if error_code(err) in MISSING:
             return None
+        raise
+
+
+def holds_version(s3: Any, bucket: str, key: str, version_id: str | None, etag: str) -> bool:
+    """Whether `bucket` still holds exactly that version of `key` (by its ETag without
+    versioning: other bytes under the key now are not it)."""
+    try:
+        return head_or_none(s3, Bucket=bucket, Key=key, **pin(version_id, etag)) is not None
+    except ClientError as err:
+        if error_code(err) in PRECONDITION_FAILED:  # the key holds other bytes now
+            return False
         raise
 
 

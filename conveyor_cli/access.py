@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Annotated, Any
 
 import typer
-from botocore.config import Config
 
 from conveyor import settings
-from conveyor.aws import client, endpoint_override
+from conveyor.access import assume_upload_role
+from conveyor.aws import client, presigning_client
 from conveyor.errors import ConveyorError
-from conveyor.operations import (
-    MAX_CHAINED_SESSION,
-    UPLOAD_PREFIX_TAG,
-    policy_json,
-    upload_policy,
-    upload_tag,
-)
+from conveyor.operations import MAX_CHAINED_SESSION, upload_policy, upload_tag
 
 PRESIGN_DEFAULT = 900
 """Seconds a presigned upload stays valid unless told: long enough to start an upload."""
 PRESIGN_MAX = 3600
 """Seconds: a presigned URL is a bearer key to the bucket; an hour bounds a leaked one."""
-VIRTUAL_HOSTED = Config(s3={"addressing_style": "virtual"})
-"""`bucket.s3.<region>.amazonaws.com`: the global name answers 307 for a new bucket outside
-us-east-1, and a browser's CORS upload does not follow that redirect."""
 
 
 def at_most(option: str, value: int, limit: int, why: str) -> None:
     """Refuse `value` above `limit` in one line (typer's own range check prints a usage box)."""
     if value > limit:
         raise ConveyorError(f"{option} {value} is too long: at most {limit} seconds ({why})")
-
-
-def presigning_client() -> object:
-    """An S3 client whose URLs name the bucket's regional virtual host on AWS; path style on a
-    local endpoint (http://127.0.0.1:PORT), where `bucket.127.0.0.1` cannot resolve."""
-    if endpoint_override("s3"):
-        return client("s3")
-    return client("s3", config=VIRTUAL_HOSTED)
 
 
 def presign(
@@ -93,19 +75,13 @@ def credentials(
     conveyor-prefix (the key, or its longest prefix a tag can hold) bounds the role's own policy.
     """
     at_most("--duration", duration, MAX_CHAINED_SESSION, "STS's limit for a chained role")
-    tag = upload_tag(key)
+    upload_tag(key)  # a key no session tag can bound is refused before any setting is read
     values = settings.require([settings.STAGING_BUCKET, settings.UPLOAD_ROLE_ARN])
     bucket = values[settings.STAGING_BUCKET]
-    policy = upload_policy(bucket, key)
     sts = client("sts")
-    session = "conveyor-upload-" + hashlib.sha256(key.encode()).hexdigest()[:16]
-    granted = sts.assume_role(
-        RoleArn=values[settings.UPLOAD_ROLE_ARN],
-        RoleSessionName=session,
-        Policy=policy_json(policy),
-        DurationSeconds=duration,
-        Tags=[{"Key": UPLOAD_PREFIX_TAG, "Value": tag}],
-    )["Credentials"]
+    granted = assume_upload_role(
+        sts, role_arn=values[settings.UPLOAD_ROLE_ARN], bucket=bucket, key=key, duration=duration
+    )
     typer.echo(
         json.dumps(
             {
@@ -116,7 +92,7 @@ def credentials(
                 "region": sts.meta.region_name,
                 "bucket": bucket,
                 "key": key,
-                "policy": policy,
+                "policy": upload_policy(bucket, key),
             },
             indent=2,
         )

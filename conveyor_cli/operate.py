@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from botocore.exceptions import ClientError
 from rich.console import Console
 
 from conveyor import settings
@@ -20,10 +19,10 @@ from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
 from conveyor.metadata import SOURCE_PREFIX, SOURCE_VERSION
-from conveyor.objects import ObjectVersion, pin
+from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform, parse_routes, route
-from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
+from conveyor.s3 import head_or_none, holds_version
 from conveyor.status import Status
 from conveyor.submission import resubmit as resubmit_item
 from conveyor_cli import guard
@@ -87,7 +86,7 @@ def resubmit(
     entries = _items(ledger, values, targets or [], failed, since, key_prefix)
     rows = []
     for entry in entries:
-        in_staging = _in_staging(s3, entry)
+        in_staging = holds_version(s3, entry.bucket, entry.key, entry.version_id, entry.etag)
         spec = entry.spec
         chosen = route(spec.version.key, spec.version.size, routes) if routes else None
         reason = refusal(entry, in_staging) or (
@@ -321,16 +320,6 @@ def _ref(row: dict[str, Any]) -> str:
 def _key(version: ObjectVersion) -> dict[str, str]:
     key = primary_key(version.bucket, version.key, version.ref)
     return {"partition": key["pk"], "sort": key["sk"]}
-
-
-def _in_staging(s3: Any, entry: Entry) -> bool:
-    where = {"Bucket": entry.bucket, "Key": entry.key}
-    try:
-        return head_or_none(s3, **where, **pin(entry.version_id, entry.etag)) is not None
-    except ClientError as err:
-        if error_code(err) in PRECONDITION_FAILED:  # the key holds other bytes now
-            return False
-        raise
 
 
 def _newest_archived(

@@ -75,6 +75,7 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
         for name in (
             "status",
             "status_reason",
+            "progress",
             "error",
             "outcome",
             "output",
@@ -97,7 +98,7 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
             "updated_at",
         ):
             if row.get(name) not in (None, "", {}):
-                facts.add_row(name, _fact(name, row[name]))
+                facts.add_row(name, _fact(name, row[name], row))
         console.print(facts)
         history = grid_table(title="history")
         history.add_column("at", no_wrap=True)
@@ -150,13 +151,15 @@ def short(text: str | None, width: int = 12) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _fact(name: str, value: Any) -> Text:
+def _fact(name: str, value: Any, row: Mapping[str, Any]) -> Text:
     if name == "status":
         return status_text(value)
     if name in ("output", "archive") and isinstance(value, Mapping):
         where = f"s3://{value.get('bucket')}/{value.get('key')}"
         version = value.get("version_id")
         return literal(f"{where} (version {version})" if version else where)
+    if name == "progress":
+        return literal(f"{value}% at {moment(row.get('progress_at'))}")
     if name == "metrics" and isinstance(value, Mapping):
         return literal(", ".join(f"{k} {v}" for k, v in value.items()))
     return literal(value)

@@ -161,6 +161,35 @@ class Ledger:
             raise
         return True
 
+    def progress(self, key: Mapping[str, str], job_id: str, percent: float) -> bool:
+        """Record how far the running job is; False (nothing written) unless the item is this
+        job's and RUNNING, so a late write never lands on a newer job or a finished one.
+
+        `updated_at` and `revision` stay: progress is no state change (listings keep their
+        order, and the next state change simply replaces it, see `transitions.PROGRESS_FIELDS`).
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_serialize(_key_of(key)),
+                UpdateExpression="SET progress = :percent, progress_at = :now",
+                ConditionExpression="job_id = :job AND #status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_serialize(
+                    {
+                        ":percent": float(percent),
+                        ":now": iso(self._clock()),
+                        ":job": job_id,
+                        ":running": Status.RUNNING.value,
+                    }
+                ),
+            )
+        except ClientError as err:
+            if error_code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, partition: str, sort: str) -> Entry | None:

@@ -28,6 +28,8 @@ PUBLIC_FIELDS = (
     "output",
     "archive",
     "metrics",
+    "progress",
+    "progress_at",
     "exit_code",
     "attempt",
     "log_stream",

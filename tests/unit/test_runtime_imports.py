@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "worker.txt"
 FORBIDDEN = {"moto", "typer", "rich", "flask", "werkzeug", "smart_open"}
 """The CLI's, the local stack's and the benchmark's libraries: no runtime may import them."""
-OWN = {"conveyor", "batch_job", "trigger_lambda", "completion_lambda"}
+OWN = {"conveyor", "batch_job", "trigger_lambda", "completion_lambda", "web_api"}
 OWN |= {"conveyor_cli", "conveyor_local", "infra", "bench", "tests"}
 
 PROBE = """
@@ -79,6 +79,7 @@ RUNTIMES = {
     "trigger": (lambda: ["trigger_lambda.handler"], HANDLER_PACKAGES),
     "completion": (lambda: ["completion_lambda.handler"], HANDLER_PACKAGES),
     "reconcile": (lambda: ["completion_lambda.reconcile"], HANDLER_PACKAGES),
+    "web": (lambda: ["web_api.handler"], ["conveyor", "web_api"]),
 }
 
 
