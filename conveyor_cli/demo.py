@@ -23,26 +23,50 @@ from conveyor.ledger.store import Ledger
 from conveyor.objects import pin
 from conveyor.s3 import head_or_none
 from conveyor.status import TERMINAL, Status
+from conveyor_cli.local import (
+    ADD_USER_HINT,
+    THROWAWAY,
+    refuse_if_running,
+    run_until,
+    stop_on_signals,
+)
 from conveyor_local.media import make_video
+from conveyor_local.users import add_user
+from conveyor_local.web import DEFAULT_PORT as DEFAULT_WEB_PORT
 
 KEY = "demo/sample-1080p.mp4"
 TIMEOUT = 170
 """Seconds the demo waits for its job before it gives up."""
+WEB_USER = "demo"
+WEB_HINT = "Try it in a browser too: `conveyor demo --web` serves the upload page on 127.0.0.1."
 
 
 def demo(
     seconds: Annotated[int, typer.Option(min=1, max=600, help="Length of the sample video.")] = 20,
     workers: Annotated[int, typer.Option(min=1, help="Jobs the local executor runs at once.")] = 2,
+    web: Annotated[
+        bool,
+        typer.Option("--web", help="Serve the web page instead, with a user `demo`, until Ctrl-C."),
+    ] = False,
+    web_port: Annotated[
+        int,
+        typer.Option(min=0, max=65535, help="Port of the page with --web (0: any free one)."),
+    ] = DEFAULT_WEB_PORT,
 ) -> None:
     """Start the local stack, upload a generated 1080p video, and follow it to a 720p H.264 output.
 
     Example: [bold]conveyor demo[/]  (what `make demo` runs; about a minute on 2 cores)
     Exit 0 only if the job succeeded, the output is a 720p H.264 video and the original was
     archived and removed from staging.
+    With [bold]--web[/]: the stack and its web page, a user `demo` with a printed password, and
+    the page's address; upload from the browser and watch the files there, until Ctrl-C.
     """
     from conveyor_local.stack import start
 
     console = Console()
+    if web:
+        _web(console, workers=workers, web_port=web_port)
+        return
     console.print("[bold]1.[/] Starting the local stack (moto on 127.0.0.1, trigger, executor)...")
     stack = start(workers=workers, record_state=False)
     try:
@@ -61,6 +85,35 @@ def demo(
             _summary(console, stack.settings, item, version)
     finally:
         stack.stop()
+    typer.echo(WEB_HINT)
+
+
+def _web(console: Console, *, workers: int, web_port: int) -> None:
+    """The stack with its page, recorded so other terminals' `conveyor` commands use it."""
+    from conveyor_local.stack import start
+
+    refuse_if_running()
+    stop = stop_on_signals()
+    console.print("Starting the local stack and its web page...")
+    stack = start(workers=workers, web_port=web_port)
+    try:
+        password = add_user(
+            client("cognito-idp"),
+            pool_id=stack.settings[settings.USER_POOL_ID],
+            username=WEB_USER,
+        )
+    except BaseException:
+        stack.stop()
+        raise
+    assert stack.web is not None
+    typer.echo(f"page: {stack.web.url}")  # plain: a URL and a password copied must be whole
+    typer.echo(f"user: {WEB_USER}")
+    typer.echo(f"password: {password}")
+    console.print(
+        f"Sign in, drop files, watch them processed. More users: {ADD_USER_HINT}. Ctrl-C stops it."
+    )
+    typer.echo(THROWAWAY)
+    run_until(stop, stack, console, grace=10)
 
 
 def _follow(console: Console, values: dict[str, str], staging: str, since: float) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from conveyor.aws import clients
+from conveyor import settings
+from conveyor.aws import client, clients
 from conveyor.errors import ConveyorError
 from conveyor_cli.text import literal
 from conveyor_local import state
 from conveyor_local.provision import provision as provision_resources
+from conveyor_local.users import add_user
+from conveyor_local.web import DEFAULT_PORT as DEFAULT_WEB_PORT
 
 THROWAWAY = (
     "A throwaway stack: its buckets, queue and ledger live in memory and vanish when it stops; "
@@ -21,7 +24,15 @@ THROWAWAY = (
 )
 """moto keeps no state on disk, so nothing survives a restart; said at start, not discovered."""
 
+ADD_USER_HINT = "conveyor local user add NAME"
+
 app = typer.Typer(help="Run Conveyor on this machine, with no AWS account.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="The people who may sign in to the local web page.\n\n"
+    "Example: [bold]conveyor local user add alice[/]",
+    no_args_is_help=True,
+)
+app.add_typer(user_app, name="user")
 
 
 @app.command()
@@ -51,30 +62,59 @@ def up(
     grace: Annotated[
         float, typer.Option(min=0, help="Seconds running jobs get to finish when it stops.")
     ] = 10,
+    web_port: Annotated[
+        int,
+        typer.Option(min=0, max=65535, help="Port of the web page and its API (0: any free one)."),
+    ] = DEFAULT_WEB_PORT,
 ) -> None:
-    """Run the whole pipeline here until Ctrl-C: uploads to the staging bucket are processed.
+    """Run the whole pipeline here until Ctrl-C: uploads to the staging bucket are processed,
+    and the web page (upload from a browser, follow your files) is served on 127.0.0.1.
 
     Example: [bold]conveyor local up --workers 2[/], then in another terminal
-    [bold]conveyor upload clip.mov[/] and [bold]conveyor jobs[/].
+    [bold]conveyor upload clip.mov[/] and [bold]conveyor jobs[/], or
+    [bold]conveyor local user add alice[/] and open the page it prints.
     """
     from conveyor_local.stack import start
 
     console = Console()
+    refuse_if_running()
+    stop = stop_on_signals()
+    stack = start(
+        port=port,
+        workers=workers,
+        observe=lambda event: _show(console, event),
+        web_port=web_port,
+    )
+    console.print(f"[bold]Conveyor local stack[/] on {stack.endpoint} ({workers} workers)")
+    for key, value in stack.environment.items():
+        typer.echo(f"  {key}={value}")  # plain: a KEY=value line copied from a log must be whole
+    if stack.web is not None:
+        typer.echo(f"page: {stack.web.url} (to let someone sign in: {ADD_USER_HINT})")
+    console.print("Other `conveyor` commands in other terminals use it. Ctrl-C stops it.")
+    typer.echo(THROWAWAY)
+    run_until(stop, stack, console, grace)
+
+
+def refuse_if_running() -> None:
+    """One stack at a time: the other terminals' commands find the one recorded."""
     running = state.read()
     if running is not None:
         raise ConveyorError(
             f"a local stack is already running (pid {running['pid']}, {running['endpoint']}): "
             "use it, or stop it first"
         )
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM: from here on, a signal means a clean stop."""
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # from here on, a signal means a clean stop
+    for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stack = start(port=port, workers=workers, observe=lambda event: _show(console, event))
-    console.print(f"[bold]Conveyor local stack[/] on {stack.endpoint} ({workers} workers)")
-    for key, value in stack.environment.items():
-        typer.echo(f"  {key}={value}")  # plain: a KEY=value line copied from a log must be whole
-    console.print("Other `conveyor` commands in other terminals use it. Ctrl-C stops it.")
-    typer.echo(THROWAWAY)
+    return stop
+
+
+def run_until(stop: threading.Event, stack: Any, console: Console, grace: float) -> None:
+    """Keep the stack running until `stop` is set, then stop it, jobs given `grace` seconds."""
     try:
         while not stop.wait(0.5):
             pass
@@ -82,6 +122,42 @@ def up(
         console.print(f"Stopping: waiting for running jobs ({grace:g} s at most)...")
         stack.stop(grace)
         console.print("Stopped.")
+
+
+@user_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The user name they sign in with.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Their password (default: a generated one); Cognito's policy applies."),
+    ] = None,
+) -> None:
+    """Let someone sign in to the running local stack's web page; prints their password once.
+
+    Example: [bold]conveyor local user add alice[/]
+    A password needs 8 characters or more with an upper-case and a lower-case letter, a digit
+    and a symbol.
+    """
+    running = state.read()
+    if running is None:
+        raise ConveyorError("no local stack is running: start one with `conveyor local up`")
+    pool_id = running["settings"].get(settings.USER_POOL_ID)
+    if not pool_id:
+        raise ConveyorError(
+            "the running local stack has no user pool (an older `conveyor local up`): restart it"
+        )
+    cognito = client(
+        "cognito-idp",
+        endpoint_url=running["endpoint"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        region_name="us-east-1",
+    )
+    chosen = add_user(cognito, pool_id=pool_id, username=name, password=password)
+    typer.echo(f"user {name} added")
+    typer.echo(f"password: {chosen}")  # shown once: the user pool keeps no readable copy
+    if running.get("web"):
+        typer.echo(f"sign in at {running['web']}")
 
 
 def _show(console: Console, event: dict[str, Any]) -> None:

@@ -62,14 +62,17 @@ class Names:
         )
 
 
-def provision(*, s3: Any, sqs: Any, dynamodb: Any, name: str = "conveyor") -> dict[str, str]:
-    """Create or update everything and return the settings, keyed by CONVEYOR_* name."""
+def provision(
+    *, s3: Any, sqs: Any, dynamodb: Any, name: str = "conveyor", web_origins: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Create or update everything and return the settings, keyed by CONVEYOR_* name; the staging
+    bucket's CORS also names `web_origins` (the local page's), as the CDK stack names its page's."""
     names = Names.of(name)
     for bucket in (names.staging, names.archive, names.output):
         _bucket(s3, bucket)
     for bucket in (names.staging, names.archive):
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    _staging_rules(s3, names.staging)
+    _staging_rules(s3, names.staging, web_origins)
     queue_url, queue_arn = _queues(sqs, names, staging_arn=f"arn:aws:s3:::{names.staging}")
     s3.put_bucket_notification_configuration(
         Bucket=names.staging,
@@ -110,7 +113,7 @@ def _bucket(s3: Any, bucket: str) -> None:
     )
 
 
-def _staging_rules(s3: Any, bucket: str) -> None:
+def _staging_rules(s3: Any, bucket: str, web_origins: tuple[str, ...]) -> None:
     """Uploads left half-done are aborted; a local page may upload as the CDK stack's origins do."""
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
@@ -133,7 +136,7 @@ def _staging_rules(s3: Any, bucket: str) -> None:
             "CORSRules": [
                 {
                     "AllowedMethods": list(CORS_METHODS),
-                    "AllowedOrigins": list(LOCAL_ORIGINS),
+                    "AllowedOrigins": [*web_origins, *LOCAL_ORIGINS],
                     "AllowedHeaders": ["*"],
                     "ExposeHeaders": list(CORS_EXPOSED_HEADERS),
                     "MaxAgeSeconds": 3000,

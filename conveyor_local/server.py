@@ -18,6 +18,21 @@ from conveyor_local import moto_fixes
 HOST = "127.0.0.1"
 
 
+def listen(port: int, option: str) -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: any free one), or one ConfigError naming the
+    command-line `option` that chose it."""
+    try:
+        return socket.create_server((HOST, port))
+    except OverflowError as err:  # a port above 65535
+        raise ConfigError(f"port {port} is not a port: use 1 to 65535 (0: any free one)") from err
+    except OSError as err:
+        reason = os.strerror(err.errno) if err.errno else str(err)
+        raise ConfigError(
+            f"cannot listen on {HOST}:{port}: {reason} "
+            f"(is another `conveyor local up` or server using it? try another {option})"
+        ) from err
+
+
 class MotoServer:
     def __init__(self, port: int = 0) -> None:
         """Bind `port` (0: any free one) or raise ConfigError; `start` serves it."""
@@ -28,19 +43,7 @@ class MotoServer:
             create_backend_app,
         )
 
-        try:
-            listening = socket.create_server((HOST, port))
-        except OverflowError as err:  # a port above 65535
-            raise ConfigError(
-                f"port {port} is not a port: use 1 to 65535 (0: any free one)"
-            ) from err
-        except OSError as err:
-            reason = os.strerror(err.errno) if err.errno else str(err)
-            raise ConfigError(
-                f"cannot listen on {HOST}:{port}: {reason} "
-                "(is another `conveyor local up` or server using it? try another --port)"
-            ) from err
-        with listening:  # werkzeug serves a duplicate of the descriptor
+        with listen(port, "--port") as listening:  # werkzeug serves a duplicate of the descriptor
             self._server: BaseWSGIServer = make_server(
                 HOST,
                 port,

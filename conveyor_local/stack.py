@@ -28,6 +28,9 @@ from conveyor_local.executor import LocalExecutor
 from conveyor_local.poller import QueuePoller
 from conveyor_local.provision import provision
 from conveyor_local.server import MotoServer
+from conveyor_local.users import provision_users
+from conveyor_local.web.app import local_web_app
+from conveyor_local.web.server import WebServer
 from trigger_lambda.factory import build_trigger
 
 logger = logging.getLogger(__name__)
@@ -54,6 +57,8 @@ class LocalStack:
     server: MotoServer
     executor: LocalExecutor
     poller: QueuePoller
+    web: WebServer | None = None
+    """The page and its API, when asked for (`local up`, `demo --web`)."""
     stopped: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -65,6 +70,8 @@ class LocalStack:
     def stop(self, grace: float = 10.0) -> None:
         """Stop everything; running jobs get `grace` seconds to finish, then are terminated."""
         self.stopped.set()
+        if self.web is not None:
+            self.web.stop()
         if self.thread is not None:
             self.thread.join(timeout=10)
         self.executor.shutdown(grace)
@@ -79,19 +86,32 @@ def start(
     name: str = "conveyor",
     observe: Observer | None = None,
     record_state: bool = True,
+    web_port: int | None = None,
 ) -> LocalStack:
     """Start everything and return once it is ready; the caller stops it. Invalid routes, or a
-    port that cannot be listened on, raise ConfigError before anything has started."""
+    port that cannot be listened on, raise ConfigError before anything has started. With
+    `web_port` (0: any free port) it also serves the web page and its API there."""
     parse_routes(settings.optional(settings.ROUTES))  # what the trigger and the jobs will read
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
     server = MotoServer(port)
+    try:
+        web = WebServer(web_port) if web_port is not None else None
+    except BaseException:
+        server.stop()
+        raise
     server.start()
     endpoint = server.endpoint
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
     configure_moto(endpoint)
-    s3, sqs, dynamodb, batch, iam = clients("s3", "sqs", "dynamodb", "batch", "iam")
-    created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
+    s3, sqs, dynamodb, batch, iam, cognito = clients(
+        "s3", "sqs", "dynamodb", "batch", "iam", "cognito-idp"
+    )
+    origins = (web.origin,) if web is not None else ()
+    created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name, web_origins=origins)
     created.update(provision_compute(batch=batch, iam=iam, name=name))
+    created.update(provision_users(cognito, name=name))
+    if web is not None:
+        created[settings.WEB_ORIGIN] = web.origin  # the API's CORS: the page's own origin
     os.environ.update(created)
 
     # The runtimes' own services, built from this environment as their Lambdas build them.
@@ -118,7 +138,18 @@ def start(
             workers=workers,
         ),
         poller=QueuePoller(sqs, created[settings.STAGING_QUEUE], trigger.handle_message),
+        web=web,
     )
+    if web is not None:
+        web.start(
+            local_web_app(
+                endpoint=endpoint,
+                region=CREDENTIALS["AWS_DEFAULT_REGION"],
+                values=created,
+                cognito=cognito,
+                hosts=web.hosts,
+            )
+        )
     stack.poller.drain()
     stack.thread = threading.Thread(target=_loop, args=(stack,), name="local-stack", daemon=True)
     stack.thread.start()
@@ -129,6 +160,7 @@ def start(
                 "endpoint": endpoint,
                 "settings": created,
                 "logs_dir": str(logs_dir),
+                "web": web.url if web is not None else None,
             }
         )
     return stack

@@ -14,6 +14,9 @@ import boto3
 
 from tests.conftest import free_port
 
+LOCAL_UP = (sys.executable, "-m", "conveyor_cli", "local", "up", "--port")
+"""Then the moto port; the page's on any free port (`local up` runs alongside other tests)."""
+
 
 def conveyor_env(home: Path) -> dict[str, str]:
     """A shell with no CONVEYOR_* settings nor endpoint; only where the local stack keeps state."""
@@ -24,7 +27,7 @@ def conveyor_env(home: Path) -> dict[str, str]:
 def start_local_up(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], dict]:
     """`conveyor local up` as a process, once it has recorded itself in `home`/local.json."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port()), *args],
+        [*LOCAL_UP, str(free_port()), "--web-port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

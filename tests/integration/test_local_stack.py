@@ -34,6 +34,9 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "h264 1280x720" in done.stdout
     assert "SUBMITTED" in done.stdout and "SUCCEEDED" in done.stdout
     assert "s3://conveyor-archive/demo/sample-1080p.mp4" in done.stdout
+    assert done.stdout.rstrip().endswith(
+        "`conveyor demo --web` serves the upload page on 127.0.0.1."
+    )
     assert time.monotonic() - started < 120
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.integration.local import conveyor_env, stack_s3
+from tests.integration.local import LOCAL_UP, conveyor_env, stack_s3
 
 KEY = "odd/[/] [x] [bold]b[/]old.mov"
 """Markup that crashed the job line, or vanished from it; moto lists no control characters."""
@@ -19,7 +18,7 @@ KEY = "odd/[/] [x] [bold]b[/]old.mov"
 
 def test_setting_and_job_lines_are_never_wrapped_nor_read_as_markup(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "conveyor_cli", "local", "up", "--port", str(free_port())],
+        [*LOCAL_UP, str(free_port()), "--web-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
