@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # Debian packages the worker needs, one a line in requirements/apt.txt: the Dockerfile installs
 # exactly these too.
 APT_PACKAGES := $(strip $(shell cat requirements/apt.txt))
+# What only the tests need (the page's browser tests): never in the worker's image.
+TEST_APT_PACKAGES := $(strip $(shell cat requirements/apt-test.txt))
 # The worker image's dependencies: the core's and the `worker` extra's, pinned with their hashes.
 WORKER_LOCK := requirements/worker.txt
 # `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release pyproject.toml allows.
@@ -19,7 +21,7 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 AWSCLI_VERSION := 1.46.3
 AWSCLI := $(VENV)/awscli/bin/aws
 
-.PHONY: install demo test lint format bench bench-upload synth system-deps node-check python-venv clean lock
+.PHONY: install demo test lint format bench bench-upload synth system-deps browser-deps node-check python-venv clean lock web
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -59,15 +61,45 @@ system-deps:
 	  fi; \
 	fi
 
-demo: $(STAMP) system-deps
+# The browser tests (tests/browser) drive Debian's chromium through its chromedriver: installed
+# like ffmpeg when missing and running as root; otherwise those tests say they were skipped.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian packages: $(TEST_APT_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "chromium is missing, so the browser tests will be skipped. Install it, e.g.: sudo apt-get update && sudo apt-get install -y $(TEST_APT_PACKAGES)" >&2; \
+	  fi; \
+	fi
+
+demo: $(STAMP) system-deps web
 	$(BIN)/conveyor demo
+
+# The upload page (web/): its packages from the committed lock, then bundled into web/dist/,
+# each step only when its inputs changed. Uppy's packages declare Node 22 for their own tooling;
+# the page runs in the browser, so npm's engine warnings about them are kept quiet.
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_SOURCES := web/build.mjs web/index.html $(wildcard web/src/*)
+NPM_CHECK := command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20+ (nodejs.org or your distribution) to build the upload page (web/)" >&2; exit 1; }
+
+$(WEB_MODULES): web/package.json web/package-lock.json
+	@$(NPM_CHECK)
+	cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+web/dist/index.html: $(WEB_MODULES) $(WEB_SOURCES)
+	@$(NPM_CHECK)
+	cd web && npm run --silent build
+
+web: web/dist/index.html
 
 # The CDK tests run the stack through jsii, which needs Node.js 20 or newer.
 node-check:
 	@command -v node >/dev/null 2>&1 || { echo "Node.js 20+ is needed for the CDK tests (tests/infra): install it from nodejs.org or your distribution" >&2; exit 1; }
 
 # pytest also runs cfn-lint and checkov on the synthesized template (tests/infra/test_linters.py).
-test: $(STAMP) $(CHECKOV) system-deps node-check
+test: $(STAMP) $(CHECKOV) system-deps browser-deps node-check web
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -84,7 +116,7 @@ bench-upload: $(STAMP) $(AWSCLI)
 	$(BIN)/python -m bench.upload
 
 # The CloudFormation template and assets in cdk.out/, offline: no Docker, no AWS account.
-synth: $(STAMP)
+synth: $(STAMP) web
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out $(BIN)/python -m infra.app
 
 lint: $(STAMP)
@@ -103,4 +135,4 @@ lock: $(STAMP)
 	  --python-version 3.11 $(LOCK_FLAGS) -o $(WORKER_LOCK)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache web/node_modules web/dist
