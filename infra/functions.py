@@ -1,5 +1,5 @@
-"""The trigger, completion and reconcile Lambdas: the repo's own packages, powertools from its
-public layer.
+"""The trigger, completion, reconcile and web API Lambdas: the repo's own packages, powertools
+from its public layer.
 
 The public layer keeps the deployment package to our own few hundred KB and needs no bundling
 (no Docker) at synth time; its version is pinned by context (`powertools_layer_version`).
@@ -23,7 +23,7 @@ from constructs import Construct
 from infra.queueing import dead_letter_queue
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("conveyor", "trigger_lambda", "completion_lambda")
+PACKAGES = ("conveyor", "trigger_lambda", "completion_lambda", "web_api")
 """The packages the handlers import; nothing else of the repository goes into the asset."""
 CODE_EXCLUDES = [
     "*",
@@ -138,3 +138,6 @@ class Functions(Construct):
             schedule=events.Schedule.rate(RECONCILE_EVERY),
             targets=[targets.LambdaFunction(self.reconcile)],
         )
+        # Behind the page's HTTP API (infra/web.py adds its routes, settings and permissions);
+        # API Gateway waits 30 s at most for an answer.
+        self.web_api = function("WebApi", "web_api.handler.handler", 29)

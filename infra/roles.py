@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -67,12 +69,14 @@ def upload_policy(staging: s3.IBucket) -> iam.PolicyDocument:
     return iam.PolicyDocument(statements=[statement(UPLOAD_ACTIONS, [tagged])])
 
 
-def upload_trust(issuers: list[str]) -> iam.IPrincipal:
-    """Only the issuers named at deploy may assume the upload role, and tag the session.
+def upload_trust(issuers: list[str], roles: Sequence[iam.IRole] = ()) -> iam.IPrincipal:
+    """Only the issuers named at deploy, and the stack's own `roles` (the web API's), may assume
+    the upload role, and tag the session.
 
-    With none named, a trust that never holds: `aws:PrincipalArn` is in every authenticated
+    With none at all, a trust that never holds: `aws:PrincipalArn` is in every authenticated
     request, so `Null: true` on it matches no one (IAM wants at least one principal).
     """
-    if not issuers:
+    arns = [*issuers, *(role.role_arn for role in roles)]
+    if not arns:
         return iam.AccountRootPrincipal().with_conditions({"Null": {"aws:PrincipalArn": "true"}})
-    return iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in issuers)).with_session_tags()
+    return iam.CompositePrincipal(*(iam.ArnPrincipal(arn) for arn in arns)).with_session_tags()

@@ -1,4 +1,5 @@
-"""The Conveyor stack: storage, queueing, ledger, compute, functions and alarms, wired here."""
+"""The Conveyor stack: storage, queueing, ledger, compute, functions, alarms and the upload page,
+wired here."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from infra.functions import Functions
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
 from infra.network import PUBLIC
+from infra.page import CLOUDFRONT_ORIGINS, page_folder
 from infra.queueing import Queueing
 from infra.roles import (
     ledger_status_query,
@@ -28,6 +30,9 @@ from infra.roles import (
 )
 from infra.routes import route_targets
 from infra.storage import Storage
+from infra.web import Web
+
+PAGE_URL_OUTPUT = "PageUrl"
 
 
 def names(value: object) -> list[str]:
@@ -55,7 +60,8 @@ class ConveyorStack(Stack):
         storage = Storage(
             self,
             "Storage",
-            cors_origins=names(ctx("cors_origins")),
+            # The upload page's origin too (see CLOUDFRONT_ORIGINS for why a pattern).
+            cors_origins=[*names(ctx("cors_origins")), CLOUDFRONT_ORIGINS],
             archive_transition_days=int(ctx("archive_transition_days") or 0) or None,
             removal=removal,
         )
@@ -151,10 +157,28 @@ class ConveyorStack(Stack):
         upload_role = iam.Role(
             self,
             "UploadRole",
-            assumed_by=upload_trust(names(ctx("upload_issuers"))),
+            assumed_by=upload_trust(
+                names(ctx("upload_issuers")),
+                [functions.web_api.role],  # type: ignore[list-item]
+            ),
             description="Assumed by conveyor credentials, narrowed to one key by a session policy",
             inline_policies={"upload": upload_policy(storage.staging)},
             max_session_duration=Duration.seconds(MAX_CHAINED_SESSION),
+        )
+        web = Web(
+            self,
+            "Web",
+            handler=functions.web_api,
+            staging=storage.staging,
+            output=storage.output,
+            access_logs=storage.access_logs,
+            table=table,
+            upload_role=upload_role,
+            submit_to=[*targets.queue_arns, *targets.definition_arns],
+            page_folder=page_folder(ctx("web_dist")),  # missing: "run `make web` first"
+            auth_domain_prefix=ctx("auth_domain_prefix"),
+            removal=removal,
+            log_retention=retention,
         )
         Monitoring(
             self,
@@ -174,8 +198,14 @@ class ConveyorStack(Stack):
             settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
             settings.UPLOAD_ROLE_ARN: upload_role.role_arn,
             settings.LOG_GROUP: compute.log_group.log_group_name,
+            settings.USER_POOL_ID: web.auth.pool.user_pool_id,
+            settings.USER_POOL_CLIENT_ID: web.auth.client.user_pool_client_id,
+            settings.WEB_ORIGIN: web.origin,
             # The CLI (`--stack`) routes as the trigger does: resubmit --reroute, sweep, reprocess.
             **({settings.ROUTES: routes} if routes is not None else {}),
         }
         for name, value in outputs.items():
             CfnOutput(self, settings.output_name(name), value=value, description=name)
+        CfnOutput(
+            self, PAGE_URL_OUTPUT, value=web.page_url, description="The upload page: sign in here"
+        )

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Annotations, Match, Template
 
 from infra.app import build
+from infra.page import CLOUDFRONT_ORIGINS
 
 ISSUERS = ("arn:aws:iam::111111111111:role/web-api", "arn:aws:iam::111111111111:role/ops")
 ORIGINS = "https://app.example.com,https://admin.example.com"
@@ -63,25 +64,37 @@ def bucket_policy(template: Template, name: str) -> list[dict[str, Any]]:
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
+def web_api_role(template: Template) -> dict[str, Any]:
+    """The web API's role, as a trust policy names it."""
+    functions = template.find_resources("AWS::Lambda::Function").values()
+    [role] = [
+        f["Properties"]["Role"]
+        for f in functions
+        if f["Properties"].get("Handler") == "web_api.handler.handler"
+    ]
+    return role  # type: ignore[no-any-return]
+
+
 def test_the_upload_role_trusts_only_the_named_issuers_for_an_hour(named: Any) -> None:
     _, template = named
     role = upload_role(template)
     assert role["MaxSessionDuration"] == 3600
     statements = role["AssumeRolePolicyDocument"]["Statement"]
     assert all(s["Effect"] == "Allow" for s in statements)
-    principals = {
+    principals = [
         arn for s in statements for arn in listed(s["Principal"]["AWS"])
-    }  # no account root, no service
-    assert principals == set(ISSUERS)
+    ]  # no account root, no service
+    assert principals == [*ISSUERS, web_api_role(template)]  # and the stack's own web API
     actions = {a for s in statements for a in listed(s["Action"])}
     assert actions == {"sts:AssumeRole", "sts:TagSession"}
 
 
-def test_without_issuers_no_one_can_assume_the_upload_role(bare: Any) -> None:
+def test_without_issuers_only_the_web_api_can_assume_the_upload_role(bare: Any) -> None:
     _, template = bare
     [trust] = upload_role(template)["AssumeRolePolicyDocument"]["Statement"]
-    # aws:PrincipalArn is in every authenticated request: "Null: true" never holds.
-    assert trust["Condition"] == {"Null": {"aws:PrincipalArn": "true"}}
+    assert trust["Principal"] == {"AWS": web_api_role(template)}
+    assert "Condition" not in trust
+    assert sorted(listed(trust["Action"])) == ["sts:AssumeRole", "sts:TagSession"]
 
 
 def test_the_upload_roles_own_policy_is_bounded_by_the_session_tag(named: Any) -> None:
@@ -98,14 +111,19 @@ def test_cors_names_only_the_deployed_origins_and_a_multipart_uploads_needs(name
     _, template = named
     _, staging = bucket(template, "StorageStaging")
     [rule] = staging["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedOrigins"] == ORIGINS.split(",")
+    assert rule["AllowedOrigins"] == [*ORIGINS.split(","), CLOUDFRONT_ORIGINS]  # and the page
     assert sorted(rule["AllowedMethods"]) == ["DELETE", "GET", "POST", "PUT"]
     assert rule["ExposedHeaders"] == ["ETag"]
 
 
-def test_without_origins_there_is_no_cors_rule(bare: Any) -> None:
+def test_without_origins_cors_allows_the_upload_page_alone(bare: Any) -> None:
     _, template = bare
-    assert all("CorsConfiguration" not in b for b in buckets(template).values())
+    _, staging = bucket(template, "StorageStaging")
+    [rule] = staging["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == [CLOUDFRONT_ORIGINS]
+    assert [name for name, b in buckets(template).items() if "CorsConfiguration" in b] == [
+        bucket(template, "StorageStaging")[0]
+    ]
 
 
 def test_staging_refuses_sse_c_uploads(bare: Any) -> None:

@@ -42,7 +42,7 @@ def resources(template: Template, kind: str) -> dict[str, Any]:
 def test_buckets(synthesized: tuple[Any, Template]) -> None:
     _, template = synthesized
     buckets = resources(template, "AWS::S3::Bucket")
-    assert len(buckets) == 4  # staging, archive, output, access logs
+    assert len(buckets) == 6  # staging, archive, output, access logs, the page, its request logs
     for bucket in buckets.values():
         props = bucket["Properties"]
         assert props["PublicAccessBlockConfiguration"] == {
@@ -54,9 +54,9 @@ def test_buckets(synthesized: tuple[Any, Template]) -> None:
         assert "BucketEncryption" in props
         assert bucket["DeletionPolicy"] == "Retain"  # retention explicit: data is kept
     versioned = [b for b in buckets.values() if b["Properties"].get("VersioningConfiguration")]
-    assert len(versioned) == 3  # staging, archive, output (CORS and the rest: test_access.py)
+    assert len(versioned) == 4  # staging, archive, output, the page (CORS etc.: test_access.py)
     logged = [b for b in buckets.values() if "LoggingConfiguration" in b["Properties"]]
-    assert len(logged) == 3
+    assert len(logged) == 5
     [staging] = [p["Properties"] for n, p in buckets.items() if n.startswith("StorageStaging")]
     assert staging["LifecycleConfiguration"]["Rules"][0]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1
@@ -244,21 +244,26 @@ def test_reconcile_runs_every_15_minutes_with_only_what_it_needs(
 def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Template]) -> None:
     stack, template = synthesized
     outdir = Path(stack.node.root.outdir)
-    functions = resources(template, "AWS::Lambda::Function").values()
+    functions = [  # not CDK's own handlers (`index.handler`: the page deployment's)
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] != "index.handler"
+    ]
     keys = {
         f["Properties"]["Code"]["S3Key"] for f in functions if "S3Key" in f["Properties"]["Code"]
     }
-    assert len(keys) == 1  # both handlers share one asset
+    assert len(keys) == 1  # the handlers share one asset
     asset = outdir / f"asset.{keys.pop().removesuffix('.zip')}"
     files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
     expected = {
         "trigger_lambda/handler.py",
         "completion_lambda/handler.py",
+        "web_api/handler.py",
         "conveyor/ledger/store.py",
     }
     assert expected <= files
-    assert {f.split("/")[0] for f in files} == {"conveyor", "trigger_lambda", "completion_lambda"}
-    assert PACKAGES == ("conveyor", "trigger_lambda", "completion_lambda")
+    assert PACKAGES == ("conveyor", "trigger_lambda", "completion_lambda", "web_api")
+    assert {f.split("/")[0] for f in files} == set(PACKAGES)
     # Nothing of the faces, the worker, the CDK app, the tests or caches: the packages' code only.
     others = (
         "conveyor_cli",
@@ -282,6 +287,7 @@ def test_lambda_code_is_the_handlers_packages_only(synthesized: tuple[Any, Templ
         "trigger_lambda.handler.handler",
         "completion_lambda.handler.handler",
         "completion_lambda.reconcile.handler",
+        "web_api.handler.handler",
     }
 
 
