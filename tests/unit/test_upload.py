@@ -108,14 +108,12 @@ def test_leaving_without_commit_aborts_and_conflict_is_reported() -> None:
 
 
 def test_the_filesystem_root_is_never_uploaded() -> None:
-    from pathlib import Path
-
     import pytest
 
     from conveyor.errors import ConveyorError
-    from conveyor_cli.uploads.send import files
+    from conveyor_cli.uploads.walk import files
 
     with pytest.raises(ConveyorError, match="whole filesystem"):
-        files([Path("/")], "")
+        files(["/"], "")
     with pytest.raises(ConveyorError, match="whole filesystem"):
-        files([Path("/tmp/..")], "")
+        files(["/tmp/.."], "")
