@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,11 +34,17 @@ from bench.harness import MiB, random_file, timed
 PY = sys.executable
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_stack(home: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
     env["CONVEYOR_HOME"] = str(home)
     process = subprocess.Popen(
-        [PY, "-m", "conveyor_cli", "local", "up", "--port", "0", "--web-port", "0"],
+        [PY, "-m", "conveyor_cli", "local", "up", "--port", str(free_port()), "--web-port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -81,6 +88,8 @@ def page_upload(driver: Any, state: dict[str, Any], path: Path, s3: Any) -> floa
     from selenium.webdriver.common.by import By
 
     staging = state["settings"]["CONVEYOR_STAGING_BUCKET"]
+    driver.get(state["web"])  # a fresh page: no Uppy state from the round before
+    driver.execute_script("sessionStorage.clear()")
     driver.get(state["web"])
     while not driver.execute_script("return !document.getElementById('sign-in')?.hidden"):
         time.sleep(0.1)

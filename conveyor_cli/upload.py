@@ -26,6 +26,8 @@ from rich.progress import (
 from conveyor import settings
 from conveyor.aws import client
 from conveyor.errors import ConveyorError
+from conveyor.ledger.store import Ledger
+from conveyor.objects import normalize_etag
 from conveyor_cli.render import grid_table
 from conveyor_cli.text import literal, to_json_array, visible
 from conveyor_cli.uploads.cache import DigestCache, default_path
@@ -84,7 +86,8 @@ def upload(
     started = time.monotonic()
     try:
         with RichReporter(console, disable=as_json) as reporter:
-            results = Run(s3, buckets, cache, options, reporter)(found)
+            run = Run(s3, buckets, cache, options, reporter, staged_status(buckets["staging"]))
+            results = run(found)
     except KeyboardInterrupt:
         console.print("interrupted: run the same command again to resume")
         raise typer.Exit(130) from None
@@ -98,6 +101,22 @@ def upload(
         _summary(results, time.monotonic() - started)
     if any(r.action == "failed" for r in results):
         raise typer.Exit(1)
+
+
+def staged_status(staging: str) -> Callable[[str, str], str | None] | None:
+    """Asks the ledger about a staging version (by key and ETag), when there is a ledger."""
+    table = settings.optional(settings.LEDGER_TABLE)
+    if not table:
+        return None
+    ledger = Ledger(client("dynamodb"), table)
+
+    def status(key: str, etag: str) -> str:
+        for entry in ledger.versions_of(staging, key):  # newest first
+            if normalize_etag(entry.etag) == etag:
+                return str(entry.status or "")
+        return ""  # the trigger has not recorded it yet: it waits
+
+    return status
 
 
 def _s3(jobs: int) -> Any:

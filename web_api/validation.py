@@ -39,6 +39,10 @@ def parse_upload(body: Any) -> UploadRequest:
     name, size, kind = body["name"], body["size"], body["type"]
     if not isinstance(name, str):
         raise BadRequest("name must be a string.")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate: JSON allows it, S3 keys cannot hold it
+        raise BadRequest("name is not valid Unicode text (it holds a lone surrogate).") from err
     cleaned = clean_name(name)
     if not cleaned:
         raise BadRequest(

@@ -80,6 +80,7 @@ class DigestCache:
 
     def prefetch(self, paths: list[str]) -> None:
         """Read the entries of a run's files in one query rather than one query each."""
+        paths = [p for p in paths if storable(p)]
         if self._db is None or not paths:
             return
         under = os.path.commonpath([os.path.dirname(p) for p in paths]).rstrip("/") + "/"
@@ -96,6 +97,8 @@ class DigestCache:
 
     def get(self, stat: Stat) -> Cached | None:
         """The digests of this exact state of the file, or None (never a racy entry)."""
+        if not storable(stat.path):
+            return None
         with self._lock:
             row = self._pending.get(stat.path) or self._loaded.get(stat.path)
             if row is None and stat.path not in self._prefetched:
@@ -109,6 +112,8 @@ class DigestCache:
 
     def put(self, stat: Stat, digests: Digests, hashed_ns: int, etags: Iterable[str] = ()) -> None:
         """Remember `digests` for `stat`, hashed at `hashed_ns` (taken before the read began)."""
+        if not storable(stat.path):
+            return  # SQLite takes text; a path that is not UTF-8 is hashed each run
         known = sorted(set(etags) - {digests.etag})[:KNOWN_ETAGS]
         row = (
             stat.path,
@@ -201,6 +206,15 @@ def _trusted(row: tuple, stat: Stat) -> Cached | None:
     if not isinstance(etags, list) or not all(isinstance(e, str) for e in etags):
         raise ValueError("damaged row")
     return Cached(Digests(size, crc, etag, int(part_size)), frozenset(etags), hashed_ns)
+
+
+def storable(path: str) -> bool:
+    """False for a path holding bytes that are not UTF-8 (Python keeps them as surrogates)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def now_ns() -> int:

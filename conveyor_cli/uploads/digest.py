@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -16,6 +17,10 @@ from awscrt import checksums
 
 from conveyor.errors import ConveyorError
 from conveyor_cli.uploads.parts import multipart_etag, ranges
+
+
+class Stopped(ConveyorError):
+    """The run was stopped (Ctrl-C) while this file was read."""
 
 
 class ChangedWhileReading(ConveyorError):
@@ -87,12 +92,19 @@ def read_part(f: BinaryIO, length: int) -> bytes:
 
 
 def digest_file(
-    path: str, size: int, part_size: int, on_bytes: Callable[[int], None] | None = None
+    path: str,
+    size: int,
+    part_size: int,
+    on_bytes: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Digests:
-    """Read the file once, a part at a time (memory stays one part)."""
+    """Read the file once, a part at a time (memory stays one part); `stop` ends it between
+    parts (Ctrl-C must not wait for the rest of a 100 GB file)."""
     hasher = Hasher(size, part_size)
     with open(path, "rb") as f:
         for _, _, length in ranges(size, part_size):
+            if stop is not None and stop.is_set():
+                raise Stopped("stopped while hashing")
             hasher.part(read_part(f, length))
             if on_bytes:
                 on_bytes(length)

@@ -1,8 +1,9 @@
 """Whether a local file needs uploading: decided by content, never by size and mtime.
 
-What counts is the newest copy of the key: staging's while an upload waits there (it will replace
-the output), else the archive's. A file equal to an archived copy but not to a different upload
-waiting in staging is sent, or that other upload would be the last word.
+A copy in staging or the archive with the same content skips the file, with one exception: when
+only the archive's copy matches and staging holds another upload of the key that still waits for
+its job (the ledger says), the file is sent, or that other upload would be processed last and its
+output would stand. Another upload that failed or was superseded in staging waits for nothing.
 
 The cheapest evidence decides first. A listing alone decides a file staging and the archive do not
 hold, or hold only at another size. Otherwise the file's digests (from the cache, else a read) are
@@ -39,6 +40,8 @@ class Via(StrEnum):
 class Decision:
     action: Action
     reason: str
+    where: str | None = None
+    """The bucket whose copy matched, for a skip."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def by_etag(
     etags = {digests.etag, *known}
     for where, entry in listed.items():
         if entry is not None and entry.size == digests.size and entry.etag in etags:
-            return Decision(Action.SKIP, f"same content already in {where}")
+            return Decision(Action.SKIP, f"same content already in {where}", where)
     return None
 
 
@@ -83,7 +86,7 @@ def by_head(digests: Digests, heads: Mapping[str, Headed | None]) -> Decision:
             continue
         compared = True
         if head.crc64nvme == digests.crc64nvme:
-            return Decision(Action.SKIP, f"same content already in {where}")
+            return Decision(Action.SKIP, f"same content already in {where}", where)
     if compared or all(h is None or h.size != digests.size for h in heads.values()):
         return Decision(Action.UPLOAD, "content differs")
     return Decision(Action.UPLOAD, "no checksum to compare with")
@@ -96,3 +99,28 @@ def proven_etags(digests: Digests, heads: Mapping[str, Headed | None]) -> set[st
         for h in heads.values()
         if h is not None and h.size == digests.size and h.crc64nvme == digests.crc64nvme
     }
+
+
+WAITING = frozenset({"", "SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
+"""Ledger statuses of a staging version that will still be processed ("": not recorded yet)."""
+
+
+def other_upload_in_staging(decision: Decision, listed: Mapping[str, Listed | None]) -> bool:
+    """A skip because the archive matches, while staging holds something else at the key."""
+    return (
+        decision.action is Action.SKIP
+        and decision.where == "archive"
+        and listed.get("staging") is not None
+    )
+
+
+def settle_with_staging(decision: Decision, status: str | None) -> Decision:
+    """The archive's match stands unless the other upload in staging still waits (or no ledger
+    can say: sending again is only extra work, skipping could leave the wrong output)."""
+    if status is not None and status not in WAITING:
+        return decision
+    why = "waits for its job" if status is not None else "may still wait (no ledger to ask)"
+    return Decision(
+        Action.UPLOAD,
+        f"the archive holds this content, but another upload of the key in staging {why}",
+    )

@@ -31,7 +31,9 @@ from conveyor_cli.uploads.plan import (
     by_etag,
     by_head,
     by_listing,
+    other_upload_in_staging,
     proven_etags,
+    settle_with_staging,
 )
 from conveyor_cli.uploads.send import put_single, send_multipart, unchanged
 from conveyor_cli.uploads.walk import LocalFile
@@ -113,6 +115,7 @@ class Run:
         cache: DigestCache,
         options: Options,
         reporter: Reporter | None = None,
+        staged_status: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self.s3 = s3
         self.buckets = dict(buckets)
@@ -120,6 +123,9 @@ class Run:
         self.cache = cache
         self.options = options
         self.reporter = reporter or Silent()
+        self.staged_status = staged_status
+        """The ledger's status of the staging version of a key with this ETag ("" when the
+        ledger has none yet); None when there is no ledger to ask."""
         self.stop = threading.Event()
         self.gate = threading.BoundedSemaphore(options.jobs)
 
@@ -178,13 +184,11 @@ class Run:
         if self.options.force:
             return self._result(f, FORCED, []) if self.options.dry_run else None
         listed: dict[str, Listed | None] = {}
-        for where, listing in listings.items():  # staging first: it holds the newest copy
+        for where, listing in listings.items():
             entry = listing.lookup(f.key)
             if isinstance(entry, Unknown):
                 return None
             listed[where] = entry
-            if entry is not None:
-                break
         decision = by_listing(f.size, listed)
         if decision is not None:
             return self._result(f, decision, [Via.LISTING]) if self.options.dry_run else None
@@ -192,8 +196,8 @@ class Run:
         if cached is None:
             return None
         decision = by_etag(cached.digests, listed, cached.etags)
-        if decision is None:
-            return None
+        if decision is None or other_upload_in_staging(decision, listed):
+            return None  # the ledger must say whether that other upload still waits
         return self._result(f, decision, [Via.LISTING, Via.CACHE])
 
     def _work(self, f: LocalFile, listings: Mapping[str, Listing]) -> FileResult:
@@ -223,22 +227,32 @@ class Run:
             elif Via.LISTING not in via:
                 via.append(Via.LISTING)
             listed[where] = entry
-            if entry is not None:
-                break  # staging's copy is newer than the archive's: only it counts
         decision = by_listing(f.size, listed)
         if decision is not None:
             return decision
         known = self._digests(f, via)
         decision = by_etag(known.digests, listed, known.etags)
         if decision is not None:
-            return decision
+            return self._after_staging(f, decision, listed)
         for where, entry in listed.items():
             if where not in heads and entry is not None and entry.size == f.size:
                 heads[where] = self._head(where, f.key, via)
         proven = proven_etags(known.digests, heads)
         if proven - known.etags:
             self.cache.put(f.stat, known.digests, known.hashed_ns, known.etags | proven)
-        return by_head(known.digests, heads)
+        return self._after_staging(f, by_head(known.digests, heads), listed)
+
+    def _after_staging(
+        self, f: LocalFile, decision: Decision, listed: Mapping[str, Listed | None]
+    ) -> Decision:
+        """An archived copy equal to the file decides nothing while another upload of the key
+        waits in staging: that one would be processed last and its output would stand."""
+        if not other_upload_in_staging(decision, listed):
+            return decision
+        staged = listed["staging"]
+        assert staged is not None
+        status = self.staged_status(f.key, staged.etag) if self.staged_status else None
+        return settle_with_staging(decision, status)
 
     def _digests(self, f: LocalFile, via: list[Via]) -> Cached:
         cached = self.cache.get(f.stat)
@@ -250,7 +264,7 @@ class Run:
         part_size = part_size_for(f.size, self.options.part_size)
         advance = self.reporter.large("hashing", f) if multipart(f.size, part_size) else None
         try:
-            digests = digest_file(f.path, f.size, part_size, advance)
+            digests = digest_file(f.path, f.size, part_size, advance, self.stop)
         finally:
             if advance:
                 self.reporter.large_done(f)
@@ -289,7 +303,8 @@ class Run:
             finally:
                 self.reporter.large_done(f)
         else:
-            sent = put_single(self.s3, f, self.staging, part_size, on_bytes)
+            with self.gate:  # its bytes count against the same bound as the parts in flight
+                sent = put_single(self.s3, f, self.staging, part_size, on_bytes)
         seconds = time.monotonic() - started
         self.cache.put(f.stat, sent.digests, hashed_ns, {sent.etag})
         return self._result(f, decision, via, "uploaded", seconds, sent.resumed_parts)

@@ -175,8 +175,11 @@ def test_keys_past_the_listing_budget_are_decided_by_head(
     assert results["k0.txt"]["decided_by"] == "listing+cache"
     assert results["k4.txt"]["decided_by"].startswith("HEAD")
     assert results["k4.txt"]["action"] == "skipped"
-    # staging's listing stopped before k5: a HEAD finds it there, so the archive never counts
-    assert (results["k5.txt"]["action"], results["k5.txt"]["decided_by"]) == ("uploaded", "HEAD")
+    # staging's listing stopped before k5 (a HEAD says), the archive's is whole
+    assert (results["k5.txt"]["action"], results["k5.txt"]["decided_by"]) == (
+        "uploaded",
+        "HEAD+listing",
+    )
 
 
 def test_many_files_at_once_each_one_right(stack: Stack, tmp_path: Path) -> None:
@@ -213,6 +216,24 @@ def test_the_newest_copy_decides_a_waiting_upload_outweighs_the_archive(
     waiting = {"Body": b"B" * 500, "ChecksumAlgorithm": "CRC64NVME"}
     stack.s3.put_object(Bucket=stack.staging, Key="clip.bin", **waiting)
     [sent] = upload(str(path))  # or B's output would be the last word
-    assert (sent["action"], sent["reason"]) == ("uploaded", "content differs")
+    assert sent["action"] == "uploaded"
+    assert sent["reason"] == (
+        "the archive holds this content, but another upload of the key in staging waits for its job"
+    )
     body = stack.s3.get_object(Bucket=stack.staging, Key="clip.bin")["Body"].read()
     assert body == b"A" * 500
+
+
+def test_a_failed_upload_left_in_staging_never_outweighs_the_archive(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from tests.integration.test_cli_display import arrive, fail
+
+    [job] = arrive(stack, "clip.mov")["clip.mov"]  # b"x", routed to h264-720p
+    fail(stack, job, "not a video")  # FAILED: it stays in staging, waiting for nothing
+    archive = stack.settings["CONVEYOR_ARCHIVE_BUCKET"]
+    stack.s3.put_object(Bucket=archive, Key="clip.mov", Body=b"B" * 500)  # a later fix, done
+    path = aged(tmp_path / "clip.mov", b"B" * 500)
+    for _ in range(2):  # never sent (and transcoded) again, run after run
+        [again] = upload(str(path))
+        assert (again["action"], again["reason"]) == ("skipped", "same content already in archive")
