@@ -96,3 +96,14 @@ def test_prefetched_entries_are_the_ones_get_would_read(tmp_path: Path) -> None:
         again = DigestCache(tmp_path / "c.sqlite3")
         again.prefetch([s.path for s in wanted])
         assert all(again.get(s) is not None for s in stats)
+
+
+def test_a_path_that_is_not_utf8_is_never_cached_and_never_crashes(tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"caf\xe9")  # Python holds the byte as a lone surrogate
+    folder.mkdir()
+    stat = old_file(folder / "clip.mov")
+    cache = DigestCache(tmp_path / "c.sqlite3")
+    cache.prefetch([stat.path])
+    cache.put(stat, DIGESTS, stat.mtime_ns + HOUR)
+    assert cache.get(stat) is None  # hashed again each run: a miss, not a traceback
+    cache.close()

@@ -69,3 +69,22 @@ def test_an_empty_file_has_the_etag_and_crc_s3_gives_it(tmp_path: Path) -> None:
     digests = digest_file(str(path), 0, PART_SIZE)
     assert digests.etag == hashlib.md5(b"").hexdigest()
     assert digests.crc64nvme == "AAAAAAAAAAA="
+
+
+def test_a_stopped_run_stops_hashing_between_parts(tmp_path: Path) -> None:
+    import threading
+
+    from conveyor_cli.uploads.digest import Stopped
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 3000)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_bytes(n: int) -> None:
+        seen.append(n)
+        stop.set()  # Ctrl-C while the first part is read
+
+    with pytest.raises(Stopped):
+        digest_file(str(path), 3000, 1000, on_bytes, stop)
+    assert seen == [1000]

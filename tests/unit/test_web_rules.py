@@ -169,3 +169,11 @@ def test_the_download_keeps_any_name() -> None:
     assert attachment('日本"; x=.mp4') == (
         "attachment; filename*=UTF-8''%E6%97%A5%E6%9C%AC%22%3B%20x%3D.mp4"
     )
+
+
+def test_a_name_with_a_lone_surrogate_is_a_bad_request_not_a_crash() -> None:
+    from web_api.errors import BadRequest
+    from web_api.validation import parse_upload
+
+    with pytest.raises(BadRequest, match="lone surrogate"):
+        parse_upload({"name": "a\ud800.mov", "size": 10, "type": "video/mp4"})
