@@ -40,9 +40,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_stack(home: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+def start_stack(home: Path, part_mib: int | None) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "AWS_"))}
     env["CONVEYOR_HOME"] = str(home)
+    if part_mib:
+        env["CONVEYOR_WEB_PART_SIZE"] = str(part_mib * MiB)
     process = subprocess.Popen(
         [PY, "-m", "conveyor_cli", "local", "up", "--port", str(free_port()), "--web-port", "0"],
         stdout=subprocess.DEVNULL,
@@ -122,10 +124,11 @@ def main() -> None:
     )
     parser.add_argument("--mib", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--part-mib", type=int, help="the API's part size for the page")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-web-") as tmp:
         folder = Path(tmp)
-        process, state = start_stack(folder / "home")
+        process, state = start_stack(folder / "home", args.part_mib)
         s3 = boto3.client(
             "s3",
             endpoint_url=state["endpoint"],
