@@ -103,7 +103,7 @@ test: $(STAMP) $(CHECKOV) system-deps browser-deps node-check web
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(STAMP) $(AWSCLI) system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
