@@ -6,22 +6,24 @@ import logging
 import threading
 import time
 
+from batch_job.periodic import Periodic
+
 logger = logging.getLogger("batch_job.progress")
 
 
-class Progress:
+class Progress(Periodic):
     """Counters updated by readers and writers, logged every `interval` seconds by a thread."""
 
+    name = "progress"
+
     def __init__(self, total_bytes: int, interval: float) -> None:
+        super().__init__(interval)
         self.total = total_bytes
-        self.interval = interval
         self.bytes_read = 0
         self.bytes_written = 0
         self._fraction: float | None = None
         self._started = time.monotonic()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def read(self, n: int) -> None:
         with self._lock:
@@ -54,16 +56,5 @@ class Progress:
             "elapsed_s": round(elapsed, 2),
         }
 
-    def __enter__(self) -> Progress:
-        self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            logger.info("progress", extra={"progress": self.snapshot()})
+    def tick(self) -> None:
+        logger.info("progress", extra={"progress": self.snapshot()})

@@ -60,10 +60,10 @@ def upload(
         bool, typer.Option("--json", help="Print JSON, one object per file.")
     ] = False,
 ) -> None:
-    """Upload files to staging unless the key's newest copy (waiting in staging, else archived)
-    holds the same content.
+    """Upload files to staging unless staging or the archive already holds the same content.
 
     Example: [bold]conveyor upload clips/ --key-prefix videos/[/]
+    An archived copy does not count while another upload of the key waits in staging.
     Content is compared by checksum, never by size and modification time: a listing's ETag
     (predictable for what this command uploaded), else S3's full-object CRC64NVME. A file's
     digests are cached by its stat (like git's index), so an unchanged file is not read again.
