@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 
 logger = logging.getLogger(__name__)
 
 
-class Periodic:
+class Periodic(ABC):
     """Use as a context manager around the work; subclasses define `tick`."""
 
     name = "periodic"
@@ -19,8 +20,9 @@ class Periodic:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @abstractmethod
     def tick(self) -> None:
-        raise NotImplementedError
+        """What to do each interval."""
 
     def __enter__(self) -> Periodic:
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
