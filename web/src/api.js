@@ -63,5 +63,6 @@ export function createApi({ base, getToken, onUnauthorized = () => {}, fetchFn }
     listFiles: () => request('GET', '/files'),
     getFile: (id) => request('GET', `/files/${encodeURIComponent(id)}`),
     retryFile: (id) => request('POST', `/files/${encodeURIComponent(id)}/retry`),
+    renewCredentials: (id) => request('POST', `/uploads/${encodeURIComponent(id)}/credentials`),
   }
 }

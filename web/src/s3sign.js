@@ -82,9 +82,35 @@ export async function presignUrl({
 /**
  * Uppy's `signRequest`: `uploadFor(key)` is the API's answer for the file with that key.
  * Small files: the API's presigned PUT (its signed Content-Type included). Large files: each
- * multipart request presigned with that file's own scoped credentials.
+ * multipart request presigned with that file's own scoped credentials; credentials about to
+ * expire (STS gives them an hour; a 20 GB upload can take longer) are renewed with
+ * `renew(id)` (POST /uploads/{id}/credentials), once for all the requests waiting on them.
  */
-export function createSignRequest({ uploadFor, s3, now = () => new Date() }) {
+export function createSignRequest({ uploadFor, s3, now = () => new Date(), renew }) {
+  const renewing = new Map()
+
+  async function freshCredentials(upload, date) {
+    if (credentialsUsable(upload.credentials, date.getTime())) return upload.credentials
+    if (!renew) {
+      throw new Error(
+        'The credentials for this upload have expired: remove the file and add it again.',
+      )
+    }
+    if (!renewing.has(upload.id)) {
+      const done = Promise.resolve(renew(upload.id))
+        .then((answer) => {
+          if (answer?.key !== upload.key || typeof answer?.credentials?.accessKeyId !== 'string') {
+            throw new Error('The API renewed the credentials for another upload.')
+          }
+          upload.credentials = answer.credentials
+          return answer.credentials
+        })
+        .finally(() => renewing.delete(upload.id))
+      renewing.set(upload.id, done)
+    }
+    return renewing.get(upload.id)
+  }
+
   return async (request) => {
     const upload = uploadFor(request.key)
     if (!upload) throw new Error(`No upload was prepared for ${request.key}.`)
@@ -97,18 +123,14 @@ export function createSignRequest({ uploadFor, s3, now = () => new Date() }) {
     }
     if (!isMultipart) throw new Error('This file was prepared for a multipart upload only.')
     const date = now()
-    if (!credentialsUsable(upload.credentials, date.getTime())) {
-      throw new Error(
-        'The credentials for this upload have expired: remove the file and add it again.',
-      )
-    }
+    const credentials = await freshCredentials(upload, date)
     const url = new URL(objectUrl(s3, upload.key))
     url.search = multipartQuery(request).toString()
     return {
       url: await presignUrl({
         method: request.method,
         url: url.toString(),
-        credentials: upload.credentials,
+        credentials,
         region: s3.region,
         date,
       }),

@@ -108,7 +108,7 @@ export function installUpload(uppy, { api, s3, onUploaded }) {
 
   uppy.use(AwsS3, {
     limit: CONCURRENT_FILES,
-    signRequest: createSignRequest({ uploadFor, s3 }),
+    signRequest: createSignRequest({ uploadFor, s3, renew: (id) => api.renewCredentials(id) }),
     shouldUseMultipart: (file) => file.meta.conveyor?.multipart === true,
     getChunkSize: ({ size }) => partSizeFor(uppy.getFiles(), size),
     generateObjectKey: (file) => file.meta.key,

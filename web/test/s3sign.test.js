@@ -138,3 +138,32 @@ test('credentials are usable until a minute before they expire', () => {
   assert.equal(credentialsUsable(CREDENTIALS, expires - 59_000), false)
   assert.equal(credentialsUsable({ ...CREDENTIALS, expiration: undefined }, expires), true)
 })
+
+test('credentials about to expire are renewed once, for every request waiting on them', async () => {
+  const upload = { ...MULTIPART, credentials: { ...CREDENTIALS } }
+  const renewed = { ...CREDENTIALS, accessKeyId: 'ASIARENEWED', expiration: '2026-11-28T13:55:00Z' }
+  let calls = 0
+  const sign = createSignRequest({
+    uploadFor: () => upload,
+    s3: LOCAL_S3,
+    now: () => new Date('2026-11-28T11:54:30Z'),
+    renew: async (id) => {
+      calls += 1
+      assert.equal(id, MULTIPART.id)
+      return { id, key: KEY, credentials: renewed }
+    },
+  })
+  const parts = await Promise.all([1, 2, 3].map((n) => sign({ method: 'PUT', key: KEY, uploadId: 'u', partNumber: n })))
+  assert.equal(calls, 1)
+  for (const part of parts) {
+    assert.match(new URL(part.url).searchParams.get('X-Amz-Credential'), /^ASIARENEWED\//)
+  }
+  assert.equal(upload.credentials.accessKeyId, 'ASIARENEWED')
+  const wrong = createSignRequest({
+    uploadFor: () => ({ ...MULTIPART }),
+    s3: LOCAL_S3,
+    now: () => new Date('2026-11-28T11:54:30Z'),
+    renew: async (id) => ({ id, key: 'uploads/someone/else', credentials: renewed }),
+  })
+  await assert.rejects(wrong({ method: 'POST', key: KEY }), /another upload/)
+})
