@@ -49,9 +49,9 @@ def web_api_policy(
         statement(["s3:GetObject"], [output.arn_for_objects("*")]),
         statement(["s3:ListBucket"], [output.bucket_arn]),
         # The ledger entries of uploads only (their partition key is `<staging>/<key>`): read one,
-        # and record a resubmission.
+        # mark a retry under way (one SubmitJob for two clicks), and record a resubmission.
         iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             resources=[table.table_arn],
             conditions={
                 "ForAllValues:StringLike": {

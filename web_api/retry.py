@@ -11,6 +11,9 @@ from web_api.factory import Services
 from web_api.files import find
 from web_api.views import seen
 
+RETRY_STALE_SECONDS = 120.0
+"""A retry that marked the file but never submitted (its Lambda died) stops blocking after this."""
+
 
 def retry(user: User, file_id: str, services: Services) -> str:
     """The new job's id; Conflict with the reason when the file's newest version cannot be
@@ -23,6 +26,8 @@ def retry(user: User, file_id: str, services: Services) -> str:
     reason = refusal(entry, in_staging)
     if reason:
         raise Conflict(reason)
+    if not services.ledger.begin_retry(entry, entry.job_id or "", RETRY_STALE_SECONDS):
+        raise Conflict("a retry of this file is already under way")
     config = services.config
     return resubmit(
         services.batch,

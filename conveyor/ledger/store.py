@@ -190,6 +190,35 @@ class Ledger:
             raise
         return True
 
+    def begin_retry(self, key: Mapping[str, str], job_id: str, stale_after: float) -> bool:
+        """Mark a FAILED item as being resubmitted, once: False when it is not `job_id`'s FAILED
+        item any more, or another retry marked it less than `stale_after` seconds ago (two clicks,
+        two tabs: one SubmitJob, not two). The new job's state change drops the mark
+        (`transitions.RETRY_FIELDS`); a retry that died before it goes stale."""
+        now = self._clock()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_serialize(_key_of(key)),
+                UpdateExpression="SET retry_started_at = :now",
+                ConditionExpression="job_id = :job AND #status = :failed AND "
+                "(attribute_not_exists(retry_started_at) OR retry_started_at < :stale)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=_serialize(
+                    {
+                        ":now": iso(now),
+                        ":stale": iso(now - timedelta(seconds=stale_after)),
+                        ":job": job_id,
+                        ":failed": Status.FAILED.value,
+                    }
+                ),
+            )
+        except ClientError as err:
+            if error_code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, partition: str, sort: str) -> Entry | None:

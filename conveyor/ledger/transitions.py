@@ -42,6 +42,8 @@ JOB_FIELDS = (
 over the version, so an entry never mixes two jobs' specs."""
 
 CLAIM_FIELDS = ("claim_token", "claim_expires", "last_error")
+RETRY_FIELDS = ("retry_started_at",)
+"""A retry in progress (`Ledger.begin_retry`): the new job's first state change ends it."""
 PROGRESS_FIELDS = ("progress", "progress_at")
 """How far a RUNNING job is (the worker writes them, `Ledger.progress`): every state change
 drops them, so they never outlive the run they describe (a retry, a new job, the end)."""
@@ -78,7 +80,7 @@ def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -
     """The item after `change`, or None when the change is a duplicate or stale."""
     if not outranks(current, change):
         return None
-    dropped = (*CLAIM_FIELDS, *PROGRESS_FIELDS)
+    dropped = (*CLAIM_FIELDS, *PROGRESS_FIELDS, *RETRY_FIELDS)
     item: Item = {k: v for k, v in (current or {}).items() if k not in dropped}
     same_job = item.get("job_id") == change.job_id
     if not same_job:

@@ -311,6 +311,7 @@ def test_the_web_api_may_do_what_its_routes_need_and_no_more(synthesized: Any) -
         "s3:ListBucketMultipartUploads": [{"Fn::GetAtt": [staging, "Arn"]}],
         "dynamodb:GetItem": [{"Fn::GetAtt": [table, "Arn"]}],
         "dynamodb:PutItem": [{"Fn::GetAtt": [table, "Arn"]}],
+        "dynamodb:UpdateItem": [{"Fn::GetAtt": [table, "Arn"]}],
         "dynamodb:Query": [
             {"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/by_bucket"]]}
         ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -469,6 +470,41 @@ def test_a_failed_file_is_retried_as_conveyor_resubmit_would(
     assert (listed["status"], listed["can_retry"]) == ("FAILED", False)
     refused = api("POST", f"/files/{answer['id']}/retry", 409)
     assert "no longer in staging" in refused["error"]
+
+
+def test_two_retries_at_once_submit_one_job(
+    stack: Stack, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    failing = [{"match": "*", "transform": "command", "argv": ["sh", "-c", "exit 3"]}]
+    monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps(failing))
+    trigger_handler.trigger.cache_clear()
+    answer = new_upload(api, "twice.mov", 11)
+    put(answer["put"]["url"], b"hello world", answer["put"]["headers"])
+    assert batch_runs(trigger_and_submit(stack)) == 65
+    before = len(jobs_by_key(stack)[answer["key"]])
+    # The second click arrives while the first one's SubmitJob is under way.
+    from web_api import retry as retry_module
+
+    real = retry_module.resubmit
+
+    def slow(*args: Any, **kwargs: Any) -> str:
+        time.sleep(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retry_module, "resubmit", slow)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: retry_answer(api, answer["id"]), range(2)))
+    assert sorted(status for status, _ in answers) == [202, 409]
+    assert {"error": "a retry of this file is already under way"} in [b for _, b in answers]
+    assert len(jobs_by_key(stack)[answer["key"]]) == before + 1  # one new job, not two
+
+
+def retry_answer(api: Any, file_id: str) -> tuple[int, dict]:
+    """One request; its status and body, whatever they are."""
+    response = web_handler.handler(event("POST", f"/files/{file_id}/retry"), None)
+    return response["statusCode"], json.loads(response["body"])
 
 
 def test_a_file_the_pipeline_has_not_seen_cannot_be_retried(stack: Stack, api: Any) -> None:
