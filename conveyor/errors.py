@@ -26,3 +26,7 @@ class NotFound(ConveyorError):
 
 class SubmitFailed(ConveyorError):
     """Batch refused or throttled SubmitJob; the claim was released so a retry can submit."""
+
+
+class InProgress(ConveyorError):
+    """Someone is already doing this to the same object version (a second resubmission)."""

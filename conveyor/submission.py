@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.clock import millis, utcnow
+from conveyor.errors import InProgress
 from conveyor.events.batch import JobStateChange
 from conveyor.jobs import JobSpec
 from conveyor.ledger.entries import spec_of
@@ -48,6 +49,10 @@ def submit(
     return response["jobId"]
 
 
+RESUBMIT_STALE_SECONDS = 120.0
+"""A resubmission that marked the entry but never submitted (it died) stops blocking after this."""
+
+
 def resubmit(
     batch: Any,
     ledger: Ledger,
@@ -59,7 +64,13 @@ def resubmit(
     route: Route | None = None,
 ) -> str:
     """A new job for a version the ledger knows: the spec its last job had, or, with `route`,
-    what that route chooses now (after the routes were fixed)."""
+    what that route chooses now (after the routes were fixed).
+
+    The FAILED entry is marked first, conditionally (`Ledger.begin_retry`): of two
+    resubmissions at once (two clicks, two operators, a stale read) one submits, the other gets
+    InProgress, so no version ever gets two new jobs."""
+    if not ledger.begin_retry(item, item.get("job_id") or "", RESUBMIT_STALE_SECONDS):
+        raise InProgress("a resubmission of it is already under way (or it is no longer FAILED)")
     spec = spec_of(item)
     queue = item.get("job_queue") or job_queue
     definition = item.get("job_definition") or job_definition

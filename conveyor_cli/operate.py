@@ -13,7 +13,7 @@ from conveyor.aws import client, clients
 from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
-from conveyor.errors import ConveyorError, NotFound
+from conveyor.errors import ConveyorError, InProgress, NotFound
 from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
@@ -103,15 +103,19 @@ def resubmit(
         if dry_run:
             rows.append({**row, "action": "would resubmit", "reason": ""})
             continue
-        job_id = resubmit_item(
-            batch,
-            ledger,
-            entry,
-            job_queue=values[settings.JOB_QUEUE],
-            job_definition=values[settings.JOB_DEFINITION],
-            reason=f"resubmission of job {entry.job_id}",
-            route=chosen,
-        )
+        try:
+            job_id = resubmit_item(
+                batch,
+                ledger,
+                entry,
+                job_queue=values[settings.JOB_QUEUE],
+                job_definition=values[settings.JOB_DEFINITION],
+                reason=f"resubmission of job {entry.job_id}",
+                route=chosen,
+            )
+        except InProgress as err:
+            rows.append({**row, "action": "refused", "reason": str(err)})
+            continue
         rows.append({**row, "action": "resubmitted", "reason": "", "new_job": job_id})
     _report(rows, as_json, "resubmit")
     if any(r["action"] == "refused" for r in rows) and targets:
@@ -375,14 +379,17 @@ def _copy_back(s3: Any, values: dict[str, str], key: str, version_id: str) -> Ob
 
 def _unstrand(trigger: Any, ledger: Ledger, version: ObjectVersion, item: Entry | None) -> str:
     if item is not None and item.status is Status.FAILED:
-        job_id = resubmit_item(
-            trigger.batch,
-            ledger,
-            item,
-            job_queue=trigger.config.job_queue,
-            job_definition=trigger.config.job_definition,
-            reason=f"resubmission of job {item.get('job_id')} by sweep",
-        )
+        try:
+            job_id = resubmit_item(
+                trigger.batch,
+                ledger,
+                item,
+                job_queue=trigger.config.job_queue,
+                job_definition=trigger.config.job_definition,
+                reason=f"resubmission of job {item.get('job_id')} by sweep",
+            )
+        except InProgress as err:
+            return str(err)
         return f"resubmitted as {job_id}"
     if item is not None and item.get("claim_token"):
         ledger.release(item, "released by sweep")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conveyor.errors import InProgress
 from conveyor.operations import refusal
 from conveyor.s3 import holds_version
 from conveyor.submission import resubmit
@@ -10,9 +11,6 @@ from web_api.errors import Conflict
 from web_api.factory import Services
 from web_api.files import find
 from web_api.views import seen
-
-RETRY_STALE_SECONDS = 120.0
-"""A retry that marked the file but never submitted (its Lambda died) stops blocking after this."""
 
 
 def retry(user: User, file_id: str, services: Services) -> str:
@@ -26,14 +24,15 @@ def retry(user: User, file_id: str, services: Services) -> str:
     reason = refusal(entry, in_staging)
     if reason:
         raise Conflict(reason)
-    if not services.ledger.begin_retry(entry, entry.job_id or "", RETRY_STALE_SECONDS):
-        raise Conflict("a retry of this file is already under way")
     config = services.config
-    return resubmit(
-        services.batch,
-        services.ledger,
-        entry,
-        job_queue=config.job_queue,
-        job_definition=config.job_definition,
-        reason=f"resubmission of job {entry.job_id} from the web page by {user.username}",
-    )
+    try:
+        return resubmit(
+            services.batch,
+            services.ledger,
+            entry,
+            job_queue=config.job_queue,
+            job_definition=config.job_definition,
+            reason=f"resubmission of job {entry.job_id} from the web page by {user.username}",
+        )
+    except InProgress as err:
+        raise Conflict("a retry of this file is already under way") from err

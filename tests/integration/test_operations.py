@@ -97,6 +97,29 @@ def test_resubmit_failed_dry_run(stack: Stack, routes: Any) -> None:
     assert cli("resubmit", "--failed", "--key-prefix", "other/", "--json") == []
 
 
+def test_a_second_resubmission_of_one_failed_version_submits_nothing(
+    stack: Stack, routes: Any
+) -> None:
+    from conveyor.errors import InProgress
+    from conveyor.submission import resubmit
+
+    routes([{"match": "*", "transform": "copy"}])
+    stack.s3.put_object(Bucket=stack.staging, Key="twice.bin", Body=b"x")
+    deliver(stack, trigger_handler.handler, stack.receive_all(expected=1))
+    [job] = jobs_by_key(stack)["twice.bin"]
+    completion_handler.handler(state_change(job, "FAILED", container={"exitCode": 75}), None)
+    [entry] = ledger(stack).versions_of(stack.staging, "twice.bin")  # both operators read it
+    where = {
+        "job_queue": stack.settings["CONVEYOR_JOB_QUEUE"],
+        "job_definition": stack.settings["CONVEYOR_JOB_DEFINITION"],
+        "reason": "test",
+    }
+    resubmit(stack.batch, ledger(stack), entry, **where)
+    with pytest.raises(InProgress, match="already under way"):
+        resubmit(stack.batch, ledger(stack), entry, **where)  # a stale read: no second job
+    assert len(jobs_by_key(stack)["twice.bin"]) == 2  # the first job and one resubmission
+
+
 def test_reprocess_copies_archived_originals_back(stack: Stack, routes: Any) -> None:
     routes([{"match": "*", "transform": "copy"}])
     obj = upload(stack, "old/clip.bin", b"original bytes")
