@@ -50,7 +50,6 @@ class Sent:
     digests: Digests
     etag: str
     """The ETag S3 gave the new object (unquoted)."""
-    parts: int
     resumed_parts: int = 0
 
 
@@ -93,7 +92,7 @@ def put_single(
     )
     on_bytes(f.size)
     etag = normalize_etag(response["ETag"])
-    return Sent(hasher.digests(etag), etag, parts=1)
+    return Sent(hasher.digests(etag), etag)
 
 
 def send_multipart(
@@ -167,7 +166,7 @@ def send_multipart(
     )
     digests = hasher.digests(normalize_etag(response["ETag"]))
     _verify(s3, bucket, f.key, response, digests)
-    return Sent(digests, digests.etag, len(done), resumed)
+    return Sent(digests, digests.etag, resumed)
 
 
 def unchanged(f: LocalFile) -> None:

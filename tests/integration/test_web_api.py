@@ -437,16 +437,24 @@ def test_an_output_without_a_recorded_size_is_looked_at(stack: Stack, api: Any) 
 # --- POST /files/{id}/retry ---------------------------------------------------------------
 
 
-def test_a_failed_file_is_retried_as_conveyor_resubmit_would(
-    stack: Stack, api: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def failed_upload(
+    stack: Stack, api: Any, monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[dict, dict]:
+    """A file uploaded through the API whose job ran and FAILED (its command exits 3)."""
     failing = [{"match": "*", "transform": "command", "argv": ["sh", "-c", "exit 3"]}]
     monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps(failing))
     trigger_handler.trigger.cache_clear()
-    answer = new_upload(api, "clip.mov", 11)
+    answer = new_upload(api, name, 11)
     put(answer["put"]["url"], b"hello world", answer["put"]["headers"])
     job = trigger_and_submit(stack)
     assert batch_runs(job) == 65
+    return answer, job
+
+
+def test_a_failed_file_is_retried_as_conveyor_resubmit_would(
+    stack: Stack, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer, job = failed_upload(stack, api, monkeypatch, "clip.mov")
     [listed] = api("GET", "/files", 200)["files"]
     assert (listed["status"], listed["can_retry"]) == ("FAILED", True)
     assert "exited with 3" in listed["reason"]
@@ -477,12 +485,7 @@ def test_two_retries_at_once_submit_one_job(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    failing = [{"match": "*", "transform": "command", "argv": ["sh", "-c", "exit 3"]}]
-    monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps(failing))
-    trigger_handler.trigger.cache_clear()
-    answer = new_upload(api, "twice.mov", 11)
-    put(answer["put"]["url"], b"hello world", answer["put"]["headers"])
-    assert batch_runs(trigger_and_submit(stack)) == 65
+    answer, _ = failed_upload(stack, api, monkeypatch, "twice.mov")
     before = len(jobs_by_key(stack)[answer["key"]])
     # The second click arrives while the first one's SubmitJob is under way.
     from web_api import retry as retry_module
