@@ -1,9 +1,9 @@
 """Pure rules for moving a ledger item: which event wins, and what the item becomes.
 
 Events arrive late, twice, and out of order. Within one job an event wins only if it is further
-along (a later attempt, or a later state of the same attempt); between two jobs of one version the
-job Batch created later wins, so a resubmission replaces a failed job and a stale event of the old
-job changes nothing.
+along (a later attempt, a later state of the same attempt, or the job's end); between two jobs of
+one version the job Batch created later wins, so a resubmission replaces a failed job and a stale
+event of the old job changes nothing (nor does any change of a job the entry has moved on from).
 """
 
 from __future__ import annotations
@@ -59,11 +59,24 @@ def outranks(current: Mapping[str, Any] | None, change: JobStateChange) -> bool:
     if current["job_id"] == change.job_id:
         if current_status in TERMINAL:
             return _completes_superseded(current, change)
+        if change.status in TERMINAL:
+            # A job ends once, and its end is final whatever attempt Batch numbers it with: one
+            # cancelled while waiting for its retry ends on the attempt before (only attempts
+            # that ran are listed), below the RUNNABLE of the retry the ledger holds.
+            return True
         return (change.attempt, RANK[change.status]) > (
             int(current.get("attempt", 1)),
             RANK[current_status],
         )
-    return (change.created_at or 0, change.job_id) > (
+    if change.job_id in _left(current):
+        return False  # the entry moved on from that job: nothing of it comes back
+    if change.created_at is None:
+        # The worker's own verdict names its job but not when Batch created it. A job runs only
+        # once the one before it ended (a resubmission follows a FAILED job), so on an ended job
+        # it names the newer one (whose other changes are still on their way); on a job in
+        # flight, an older one.
+        return current_status in TERMINAL
+    return (change.created_at, change.job_id) > (
         int(current.get("job_created_at", 0)),
         current["job_id"],
     )
@@ -119,6 +132,10 @@ def apply(current: Mapping[str, Any] | None, change: JobStateChange, now: str) -
         "argv": params.get("argv"),
     }
     item.update({k: v for k, v in updates.items() if v not in (None, "")})
+    if change.status in TERMINAL and change.exit_code is None:
+        # How the job ended: without an exit code (its last attempt reclaimed, or never run),
+        # not with the one an earlier attempt left, which late changes would otherwise decide.
+        item.pop("exit_code", None)
     item.setdefault("created_at", now)
     entry = {
         "at": now,
@@ -154,6 +171,13 @@ def identity_fields(*, bucket: str, key: str, version_id: str | None, etag: str)
     if version_id and version_id != "null":
         fields["version_id"] = version_id
     return fields
+
+
+def _left(current: Mapping[str, Any]) -> set[str]:
+    """The jobs the entry has moved on from (its history names every job it held)."""
+    return {str(e["job_id"]) for e in current.get("history", []) if e.get("job_id")} - {
+        current["job_id"]
+    }
 
 
 def _completes_superseded(current: Mapping[str, Any], change: JobStateChange) -> bool:
