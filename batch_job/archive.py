@@ -1,10 +1,10 @@
 """Copy the original to the archive, prove the copy, and only then delete that one version.
 
-The copy is S3's managed copy: CopyObject up to the single-copy limit (5 GB), UploadPartCopy above
-it, and also for a multipart original without a full-object checksum; UploadPartCopy uses the
-original's part size, so the copy's ETag matches. The copy is verified by size and then by a
-full-object checksum of the same kind, the ETag, or, when neither can decide, by reading both and
-comparing SHA-256 digests.
+The copy is CopyObject up to the single-copy limit (5 GB), UploadPartCopy above it (made by
+batch_job.multipart), and also for a multipart original without a full-object checksum; the parts
+have the original's part size, so the copy's ETag matches. The copy is verified by size and then
+by a full-object checksum of the same kind, the ETag, or, when neither can decide, by reading both
+and comparing SHA-256 digests.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from batch_job.errors import Transient
+from batch_job.multipart import copy_in_parts
 from batch_job.parts import MIN_PART_SIZE, MiB
 from batch_job.source import PinnedReader, Source, checksums_of
 from conveyor.metadata import SOURCE_ETAG, SOURCE_VERSION
@@ -68,13 +68,20 @@ def archive(s3: Any, source: Source, bucket: str, *, single_copy_limit: int) -> 
     multipart = source.size > single_copy_limit or (
         "-" in source.etag and not _has_full_object_checksum(source)
     )
-    chunk = _part_size_of(s3, source, single_copy_limit) if multipart else COPY_PART_SIZE
-    config = TransferConfig(multipart_threshold=1, multipart_chunksize=chunk, max_concurrency=8)
     copy_source = {"Bucket": source.bucket, "Key": source.key}
     if source.version_id:
         copy_source["VersionId"] = source.version_id
     if multipart:
-        s3.copy(copy_source, bucket, source.key, ExtraArgs=extra, Config=config)
+        copy_in_parts(
+            s3,
+            copy_source,
+            bucket,
+            source.key,
+            size=source.size,
+            part_size=_part_size_of(s3, source, single_copy_limit),
+            create={"Metadata": extra["Metadata"], "ContentType": extra["ContentType"]},
+            each_part={"CopySourceIfMatch": extra["CopySourceIfMatch"]},
+        )
         copied = find_archived(s3, bucket, source.key, source.version_id, source.etag)
         if copied is None:
             raise Transient(f"archive copy of {source.key} is not visible after copying")

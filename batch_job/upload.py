@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from batch_job.errors import BadInput
 from batch_job.limits import MAX_OUTPUT_BYTES
+from batch_job.multipart import create_upload
 from batch_job.parts import MAX_PARTS, part_size, parts_in_flight
 from batch_job.source import checksums_of
 from conveyor.s3 import PRECONDITION_FAILED, error_code
@@ -151,10 +152,7 @@ class OutputUpload:
 
     def _send(self, data: bytes) -> None:
         if self.upload_id is None:
-            created = self._s3.create_multipart_upload(
-                Bucket=self.bucket, Key=self.key, **self._extra
-            )
-            self.upload_id = created["UploadId"]
+            self.upload_id = create_upload(self._s3, self.bucket, self.key, **self._extra)
             self._on_started(self.upload_id)
             self._pool = ThreadPoolExecutor(
                 max_workers=parts_in_flight(self._base), thread_name_prefix="part"

@@ -112,3 +112,21 @@ def clients(*services: str, **kwargs: Any) -> tuple[Any, ...]:
     (endpoint rules, credentials), which saves a cold start ~35 ms per client."""
     session = boto3.session.Session()
     return tuple(client(service, session=session, **kwargs) for service in services)
+
+
+def never_retried(service_client: Any, operation: str) -> Any:
+    """Stop botocore from retrying `operation` on `service_client` (idempotent): for a call that is
+    not safe to repeat blindly (SubmitJob), whose caller retries after checking whether the lost
+    try was applied. Returns the client."""
+    service_id = service_client.meta.service_model.service_id.hyphenize()
+    service_client.meta.events.register_first(
+        f"needs-retry.{service_id}.{operation}",
+        _no_retry,
+        unique_id=f"conveyor-never-retried-{service_id}-{operation}",
+    )
+    return service_client
+
+
+def _no_retry(**_: Any) -> bool:
+    """A `needs-retry` answer botocore reads as "do not retry" (the first answer wins)."""
+    return False

@@ -14,6 +14,7 @@ from conveyor.ledger.entries import spec_of
 from conveyor.ledger.store import Ledger
 from conveyor.routing import Route
 from conveyor.status import Status
+from conveyor.submit_once import submit_job_once
 
 
 def submit(
@@ -25,13 +26,22 @@ def submit(
     job_definition: str,
     current: Mapping[str, Any] | None = None,
     reason: str = "",
+    replaces: str = "",
 ) -> str:
-    """Submit one job for one version and record it; returns the job id. SubmitJob's errors pass
-    through untouched (the caller decides what a refusal means)."""
+    """Submit one job for one version and record it; returns the job id. SubmitJob is tried until
+    it is known to have made exactly one job (conveyor.submit_once); its errors then pass through
+    untouched (the caller decides what a refusal means). `replaces`: the job this one follows,
+    whose name is the same."""
     submitted_at = millis(utcnow())
     parameters = spec.parameters()
-    response = batch.submit_job(
-        jobName=spec.name, jobQueue=job_queue, jobDefinition=job_definition, parameters=parameters
+    known = {replaces, (current or {}).get("job_id") or ""} - {""}
+    response = submit_job_once(
+        batch,
+        known=known,
+        jobName=spec.name,
+        jobQueue=job_queue,
+        jobDefinition=job_definition,
+        parameters=parameters,
     )
     ledger.apply(
         JobStateChange(
@@ -78,4 +88,12 @@ def resubmit(
         spec = JobSpec.for_route(spec.version, route)
         queue = route.job_queue or job_queue
         definition = route.job_definition or job_definition
-    return submit(batch, ledger, spec, job_queue=queue, job_definition=definition, reason=reason)
+    return submit(
+        batch,
+        ledger,
+        spec,
+        job_queue=queue,
+        job_definition=definition,
+        reason=reason,
+        replaces=item.get("job_id") or "",
+    )

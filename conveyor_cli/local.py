@@ -66,6 +66,18 @@ def up(
         int,
         typer.Option(min=0, max=65535, help="Port of the web page and its API (0: any free one)."),
     ] = DEFAULT_WEB_PORT,
+    faults: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of S3, SQS, DynamoDB and Batch requests that fail (500, 503, throttling, "
+            "reset connections), to see your pipeline cope; 0: none.",
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[
+        int, typer.Option(help="Seed of the faults: the same seed fails the same requests.")
+    ] = 0,
 ) -> None:
     """Run the whole pipeline here until Ctrl-C: uploads to the staging bucket are processed,
     and the web page (upload from a browser, follow your files) is served on 127.0.0.1.
@@ -73,7 +85,9 @@ def up(
     Example: [bold]conveyor local up --workers 2[/], then in another terminal
     [bold]conveyor upload clip.mov[/] and [bold]conveyor jobs[/], or
     [bold]conveyor local user add alice[/] and open the page it prints.
+    Under faults: [bold]conveyor local up --faults 0.1 --fault-seed 7[/]
     """
+    from conveyor_local.faults import SERVICES, Faults
     from conveyor_local.stack import start
 
     console = Console()
@@ -84,8 +98,14 @@ def up(
         workers=workers,
         observe=lambda event: _show(console, event),
         web_port=web_port,
+        faults=[Faults(share=dict.fromkeys(SERVICES, faults), seed=fault_seed)] if faults else None,
     )
     console.print(f"[bold]Conveyor local stack[/] on {stack.endpoint} ({workers} workers)")
+    if faults:
+        typer.echo(
+            f"faults: {faults:.0%} of S3, SQS, DynamoDB and Batch requests fail (seed "
+            f"{fault_seed}); moto itself is on {stack.server.endpoint}"
+        )
     for key, value in stack.environment.items():
         typer.echo(f"  {key}={value}")  # plain: a KEY=value line copied from a log must be whole
     if stack.web is not None:
@@ -121,6 +141,10 @@ def run_until(stop: threading.Event, stack: Any, console: Console, grace: float)
     finally:
         console.print(f"Stopping: waiting for running jobs ({grace:g} s at most)...")
         stack.stop(grace)
+        if stack.proxy is not None:
+            from conveyor_local.faults import summary_table
+
+            typer.echo(f"Requests and the faults injected:\n{summary_table(stack.proxy.summary())}")
         console.print("Stopped.")
 
 

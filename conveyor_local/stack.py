@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,10 @@ from conveyor.routing import parse_routes
 from conveyor_local import state
 from conveyor_local.compute import provision_compute
 from conveyor_local.executor import LocalExecutor
-from conveyor_local.poller import QueuePoller
+from conveyor_local.faults import FaultProxy, Rule
+from conveyor_local.poller import BATCH, QueuePoller
 from conveyor_local.provision import provision
-from conveyor_local.server import MotoServer
+from conveyor_local.server import MotoServer, listen
 from conveyor_local.users import provision_users
 from conveyor_local.web.app import local_web_app
 from conveyor_local.web.server import WebServer
@@ -42,6 +43,8 @@ CREDENTIALS = {
 }
 """moto accepts any credentials; these keep the local stack from ever signing with real ones."""
 POLL_SECONDS = 0.5
+QUEUE_ROUNDS = 10
+"""Full batches taken from the queue in a row before the executor is looked at again."""
 RECONCILE_SECONDS = 60.0
 """How often the loop does what `conveyor reconcile` does on AWS, asking the executor."""
 RECONCILE_OLDER_THAN = DEFAULT_OLDER_THAN
@@ -59,6 +62,8 @@ class LocalStack:
     poller: QueuePoller
     web: WebServer | None = None
     """The page and its API, when asked for (`local up`, `demo --web`)."""
+    proxy: FaultProxy | None = None
+    """With `faults`: the proxy every component talks to (`endpoint`); moto is `server.endpoint`."""
     stopped: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -75,6 +80,9 @@ class LocalStack:
         if self.thread is not None:
             self.thread.join(timeout=10)
         self.executor.shutdown(grace)
+        self.poller.close()
+        if self.proxy is not None:
+            self.proxy.stop()
         self.server.stop()
         state.remove(os.getpid())
 
@@ -87,22 +95,29 @@ def start(
     observe: Observer | None = None,
     record_state: bool = True,
     web_port: int | None = None,
+    faults: Sequence[Rule] | None = None,
 ) -> LocalStack:
     """Start everything and return once it is ready; the caller stops it. Invalid routes, or a
     port that cannot be listened on, raise ConfigError before anything has started. With
-    `web_port` (0: any free port) it also serves the web page and its API there."""
+    `web_port` (0: any free port) it also serves the web page and its API there. With `faults`,
+    every component (trigger, completion, jobs, web API, other terminals) reaches moto through
+    a FaultProxy applying those rules, listening on `port` (moto on any free one); provisioning
+    talks to moto directly."""
     parse_routes(settings.optional(settings.ROUTES))  # what the trigger and the jobs will read
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request is noise
-    server = MotoServer(port)
+    server = MotoServer(0 if faults is not None else port)
+    proxy: FaultProxy | None = None
     try:
+        proxy = _fault_proxy(server.endpoint, faults, port) if faults is not None else None
         web = WebServer(web_port) if web_port is not None else None
     except BaseException:
+        if proxy is not None:
+            proxy.stop()
         server.stop()
         raise
     server.start()
-    endpoint = server.endpoint
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, **CREDENTIALS})
-    configure_moto(endpoint)
+    os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, **CREDENTIALS})
+    configure_moto(server.endpoint)
     s3, sqs, dynamodb, batch, iam, cognito = clients(
         "s3", "sqs", "dynamodb", "batch", "iam", "cognito-idp"
     )
@@ -110,6 +125,10 @@ def start(
     created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name, web_origins=origins)
     created.update(provision_compute(batch=batch, iam=iam, name=name))
     created.update(provision_users(cognito, name=name))
+    endpoint = proxy.start().url if proxy is not None else server.endpoint
+    if proxy is not None:  # from here on, every client is a component's
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        sqs, dynamodb, batch, cognito = clients("sqs", "dynamodb", "batch", "cognito-idp")
     if web is not None:
         created[settings.WEB_ORIGIN] = web.origin  # the API's CORS: the page's own origin
     os.environ.update(created)
@@ -139,6 +158,7 @@ def start(
         ),
         poller=QueuePoller(sqs, created[settings.STAGING_QUEUE], trigger.handle_message),
         web=web,
+        proxy=proxy,
     )
     if web is not None:
         web.start(
@@ -166,12 +186,24 @@ def start(
     return stack
 
 
+def _fault_proxy(upstream: str, rules: Sequence[Rule], port: int) -> FaultProxy:
+    """The proxy on the stack's `port` (moto then listens on any free one), or the ConfigError
+    that says why the port cannot be listened on."""
+    try:
+        return FaultProxy(upstream, rules, port=port)
+    except OSError:
+        listen(port, "--port").close()  # raises the ConfigError naming the problem
+        raise
+
+
 def _loop(stack: LocalStack) -> None:
     ledger = Ledger(client("dynamodb"), stack.settings[settings.LEDGER_TABLE])
     next_reconcile = time.monotonic() + RECONCILE_SECONDS
     while not stack.stopped.is_set():
         try:
-            stack.poller.poll(wait_seconds=0)
+            for _ in range(QUEUE_ROUNDS):  # a burst: keep taking full batches for a while
+                if stack.poller.poll(wait_seconds=0) < BATCH:
+                    break
             stack.executor.poll()
             if time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + RECONCILE_SECONDS

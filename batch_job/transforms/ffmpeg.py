@@ -31,6 +31,20 @@ PLAIN_HTTP = "http"
 """Allowed only when the URL itself is plain http (the local stack): on AWS a redirect or a
 reference to http://169.254.169.254 must find the protocol refused."""
 PROBE_TIMEOUT = 120
+RECONNECT = (
+    "-reconnect",
+    "1",
+    "-reconnect_on_network_error",
+    "1",
+    "-reconnect_on_http_error",
+    "5xx",
+    "-reconnect_delay_max",
+    "10",
+)
+"""ffmpeg's http reader gives up at the first dropped connection or 5xx (S3's 500 InternalError,
+503 SlowDown), and a dropped read then looks like a cut file; with these it reconnects and reads
+on from the same byte (a Range GET of the same signed, version-pinned URL), waiting 0, 1, 3 and
+7 s between tries. Only then does the job fail, as transient."""
 NETWORK_TROUBLE = (
     "Connection refused",
     "Connection reset",
@@ -147,10 +161,12 @@ def check_limits(found: Probe, limits: Limits) -> Probe:
 
 
 def input_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
-    """Open `url` with the allow-lists; `headers` are sent with every request (signed If-Match)."""
+    """Open `url` with the allow-lists; `headers` are sent with every request (signed If-Match).
+    A read that breaks, or a GET answered 5xx, is resumed where it stopped (RECONNECT)."""
     sent = ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())] if headers else []
     return [
         *sent,
+        *RECONNECT,
         "-protocol_whitelist",
         ",".join(protocols(url)),
         "-format_whitelist",

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from conveyor import submit_once
 from conveyor.aws import client
 from conveyor.jobs import PARAMETERS
 from conveyor.ledger.store import Ledger
@@ -170,11 +171,15 @@ def test_one_bad_record_never_blocks_the_others(stack: Stack, handler: Any) -> N
 
 
 class Throttled:
-    """The Batch client, throttled for its first `times` SubmitJob calls (after botocore's own
-    retries, which is what reaches our code)."""
+    """The Batch client, throttled for its first `times` SubmitJob calls (botocore never retries
+    SubmitJob: conveyor.submit_once does, after looking for the job)."""
 
     def __init__(self, real: Any, times: int) -> None:
         self.real, self.left = real, times
+        self.meta = real.meta
+
+    def get_paginator(self, name: str) -> Any:
+        return self.real.get_paginator(name)
 
     def submit_job(self, **kwargs: Any) -> Any:
         if self.left:
@@ -186,12 +191,15 @@ class Throttled:
         return self.real.submit_job(**kwargs)
 
 
-def test_throttled_submit_is_retried_without_a_duplicate(stack: Stack, handler: Any) -> None:
+def test_throttled_submit_is_retried_without_a_duplicate(
+    stack: Stack, handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stack.s3.put_object(Bucket=stack.staging, Key="busy.txt", Body=b"b")
     stack.s3.put_object(Bucket=stack.staging, Key="calm.txt", Body=b"c")
     messages = sorted(stack.receive_all(expected=2), key=lambda m: "busy" not in m["Body"])
     trigger = trigger_handler.trigger()
-    trigger.batch = Throttled(trigger.batch, times=1)
+    monkeypatch.setattr(submit_once, "backoff", lambda attempt: 0.0)
+    trigger.batch = Throttled(trigger.batch, times=submit_once.ATTEMPTS)
 
     assert deliver(stack, handler, messages) == [messages[0]["MessageId"]]
     [claimed] = ledger(stack).versions_of(stack.staging, "busy.txt")

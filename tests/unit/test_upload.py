@@ -13,6 +13,11 @@ from batch_job.parts import MiB
 from batch_job.upload import OutputConflict, OutputUpload
 
 
+class NoUploads:
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return [{"Uploads": []}]
+
+
 class FakeS3:
     def __init__(self, fail_part: int | None = None, delay: float = 0.0) -> None:
         self.calls: list[str] = []
@@ -23,6 +28,11 @@ class FakeS3:
         self.delay = delay
         self.lock = threading.Lock()
         self.completed: dict[str, Any] | None = None
+
+    def get_paginator(self, name: str) -> Any:
+        """ListMultipartUploads: none open before ours (batch_job.multipart looks first)."""
+        assert name == "list_multipart_uploads"
+        return NoUploads()
 
     def create_multipart_upload(self, **kw: Any) -> dict:
         self.calls.append("create")

@@ -207,11 +207,21 @@ def test_ffprobe_runs_without_the_workers_credentials(monkeypatch: pytest.Monkey
 # --- the output cap -----------------------------------------------------------------------------
 
 
+class NoUploads:
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        return [{"Uploads": []}]
+
+
 class FakeS3:
     """Just enough of S3 for OutputUpload, recording what it was asked."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+
+    def get_paginator(self, name: str) -> Any:
+        """ListMultipartUploads: none open before ours (batch_job.multipart looks first)."""
+        assert name == "list_multipart_uploads"
+        return NoUploads()
 
     def create_multipart_upload(self, **_: Any) -> dict[str, str]:
         self.calls.append("create")
