@@ -21,7 +21,7 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 AWSCLI_VERSION := 1.46.3
 AWSCLI := $(VENV)/awscli/bin/aws
 
-.PHONY: install demo test lint format bench bench-upload synth system-deps browser-deps node-check python-venv clean lock web
+.PHONY: install demo test lint format bench bench-upload bench-scale synth system-deps browser-deps node-check python-venv clean lock web
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -109,6 +109,14 @@ bench: $(STAMP) $(AWSCLI) system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m bench.worker
 	$(BIN)/python -m bench.upload
+	$(BIN)/python -m bench.burst
+	$(BIN)/python -m bench.bulk
+
+# Issue 13's figures alone: a 1,000-file burst with SubmitJob throttled to 50/s, and 10,000
+# failed versions resubmitted as array jobs against one SubmitJob each (each takes minutes).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.burst
+	$(BIN)/python -m bench.bulk
 
 # Only bench/upload.py: `conveyor upload` against the AWS CLI and s5cmd.
 bench-upload: $(STAMP) $(AWSCLI)

@@ -35,6 +35,12 @@ DEFAULT_JOB_TIMEOUT = settings.DEFAULT_JOB_TIMEOUT
 """Seconds: the CDK stack's default job timeout, for a worker run without the setting."""
 MAX_URL_LIFETIME = 7 * 24 * 3600
 """The longest a Signature V4 presigned URL may be valid."""
+JOB_ID = "AWS_BATCH_JOB_ID"
+"""Batch's id of this job; an array job's child runs as `<parent id>:<index>`, the id its
+ledger entry records."""
+JOB_ATTEMPT = "AWS_BATCH_JOB_ATTEMPT"
+ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"
+"""An array job's child: which manifest record is its job (see batch_job.array_child)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,16 @@ class Job:
     spec: JobSpec
     job_id: str = ""
     attempt: int = 1
+
+    @classmethod
+    def from_env(cls, spec: JobSpec, environ: Mapping[str, str] | None = None) -> Job:
+        """The job Batch runs: `spec`, with the id and attempt Batch put in the environment."""
+        env = os.environ if environ is None else environ
+        return cls(
+            spec=spec,
+            job_id=env.get(JOB_ID, ""),
+            attempt=int(env.get(JOB_ATTEMPT, "1") or 1),
+        )
 
 
 @dataclass(frozen=True)

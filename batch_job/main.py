@@ -12,7 +12,8 @@ import logging
 import os
 
 from batch_job import errors, logs
-from batch_job.config import Job, WorkerConfig
+from batch_job.array_child import child_spec
+from batch_job.config import JOB_ID, Job, WorkerConfig
 from batch_job.run import run
 from batch_job.steps import AfterStep, no_faults
 from conveyor.aws import clients
@@ -30,8 +31,9 @@ HELP = {
 }
 
 
-def parse_args(argv: list[str] | None = None) -> JobSpec:
-    """The job's parameters, one flag each (the job definition's command), as its spec."""
+def parse_args(argv: list[str] | None = None) -> JobSpec | str:
+    """The job's parameters, one flag each (the job definition's command), as its spec; for an
+    array job's child, the manifest URI its spec is in (batch_job.array_child)."""
     parser = argparse.ArgumentParser(prog="python -m batch_job", description=__doc__)
     for name in PARAMETERS:
         parser.add_argument(
@@ -41,26 +43,29 @@ def parse_args(argv: list[str] | None = None) -> JobSpec:
             default="",
             help=HELP.get(name),
         )
-    return JobSpec.from_parameters(vars(parser.parse_args(argv)))
+    parameters = vars(parser.parse_args(argv))
+    if parameters["manifest"]:
+        return str(parameters["manifest"])
+    return JobSpec.from_parameters(parameters)
 
 
 def main(argv: list[str] | None = None, *, after_step: AfterStep = no_faults) -> int:
     """Run one job and return its exit code; `after_step` is for the crash tests only."""
     try:
-        spec = parse_args(argv)
+        given = parse_args(argv)
     except BadEvent as err:
         logs.configure({})
         logger.error("bad input: %s", err)
         return errors.EXIT_BAD_INPUT
-    job = Job(
-        spec=spec,
-        job_id=os.environ.get("AWS_BATCH_JOB_ID", ""),
-        attempt=int(os.environ.get("AWS_BATCH_JOB_ATTEMPT", "1") or 1),
-    )
-    logs.configure({"job_id": job.job_id, "key": spec.version.key, "transform": spec.transform})
+    job_id = os.environ.get(JOB_ID, "")
+    logs.configure({"job_id": job_id, **_context(given)})
     try:
         config = WorkerConfig.from_env()
         s3, dynamodb = clients("s3", "dynamodb")
+        if isinstance(given, str):  # an array job's child: its spec is in the manifest
+            given = child_spec(s3, given, os.environ)
+            logs.configure({"job_id": job_id, **_context(given)})
+        job = Job.from_env(given)
         ledger = Ledger(dynamodb, config.ledger_table) if config.ledger_table else None
         _start_up_done()
         outcome = run(job, config, s3, ledger, after_step=after_step)
@@ -75,6 +80,13 @@ def main(argv: list[str] | None = None, *, after_step: AfterStep = no_faults) ->
         return code
     logger.info("finished: %s", outcome.decision)
     return errors.EXIT_DONE
+
+
+def _context(given: JobSpec | str) -> dict[str, str]:
+    """What every log line says of the job: its key and transform, or its manifest."""
+    if isinstance(given, str):
+        return {"manifest": given}
+    return {"key": given.version.key, "transform": given.transform}
 
 
 def _start_up_done() -> None:

@@ -85,14 +85,16 @@ def timed(argv: Sequence[str], env: dict[str, str], *, shell: bool = False) -> t
 class LocalStack:
     """A moto server on 127.0.0.1 in a child process, with Conveyor's resources provisioned."""
 
-    def __init__(self, name: str = "bench") -> None:
+    def __init__(self, name: str = "bench", server: Sequence[str] | None = None) -> None:
+        """`server`: the command that starts moto, given `-H HOST -p PORT` (default
+        `moto_server`)."""
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.endpoint = f"http://127.0.0.1:{port}"
         moto = shutil.which("moto_server", path=os.path.dirname(sys.executable))
         self.server = subprocess.Popen(
-            [moto or "moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            [*(server or [moto or "moto_server"]), "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -13,6 +13,7 @@ from conveyor import settings
 from conveyor.aws import client
 from conveyor.events.batch import parse_job_state_change
 from conveyor.ledger.store import Ledger
+from conveyor.manifest import ManifestReader
 
 logger = Logger(service="conveyor-completion")
 copy_config_to_registered_loggers(source_logger=logger, include={"conveyor", "completion_lambda"})
@@ -25,6 +26,14 @@ def ledger() -> Ledger:
     return Ledger(client("dynamodb"), table)
 
 
+@cache
+def manifests() -> ManifestReader:
+    """Array children's versions; built once per container, keeping manifest headers warm."""
+    return ManifestReader(client("s3"))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """One event per invocation: an error (an unreadable manifest, a ledger failure) fails only
+    this event, which Lambda retries and then sends to the failure queue (reconcile repairs)."""
     change = parse_job_state_change(event)
-    return {"job_id": change.job_id, "result": record(ledger(), change).value}
+    return {"job_id": change.job_id, "result": record(ledger(), change, manifests()).value}

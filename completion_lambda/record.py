@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from functools import cache
 
+from completion_lambda.arrays import resolve_child
+from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
 from conveyor.ledger.store import Ledger
+from conveyor.manifest import ManifestReader
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +21,25 @@ class Recorded(StrEnum):
     """A duplicate, or a late event of an earlier state, attempt or job: nothing changed."""
     NOT_OURS = "not ours"
     """A job without Conveyor's parameters (someone else's job on the queue)."""
+    ARRAY_PARENT = "array parent"
+    """An array job's parent: its children's own events are recorded, each on its version."""
 
 
-def record(ledger: Ledger, change: JobStateChange) -> Recorded:
+def record(
+    ledger: Ledger, change: JobStateChange, manifests: ManifestReader | None = None
+) -> Recorded:
+    """Apply `change` to its version's entry. An array child's version is read from its
+    manifest with `manifests` (made from a new S3 client when not given)."""
+    if change.is_array_parent:
+        logger.info(
+            "array job %s (%s) %s: its children are recorded one by one",
+            change.job_id,
+            change.job_name,
+            change.status,
+        )
+        return Recorded.ARRAY_PARENT
+    if change.manifest is not None:
+        change = resolve_child(change, manifests or default_reader())
     params = change.parameters
     if not (change.bucket and change.key and (params.get("version_id") or params.get("etag"))):
         logger.warning(
@@ -38,3 +58,10 @@ def record(ledger: Ledger, change: JobStateChange) -> Recorded:
         "recorded" if applied else "stale, ignored",
     )
     return Recorded.APPLIED if applied else Recorded.STALE
+
+
+@cache
+def default_reader() -> ManifestReader:
+    """For callers that record without building a reader (the local stack): built once, on the
+    first array child's event."""
+    return ManifestReader(client("s3"))

@@ -31,8 +31,10 @@ PARAMETERS = (
     "transform",
     "output_key",
     "argv",
+    "manifest",
 )
-"""The job parameters; the job definition passes each to `python -m batch_job` with `Ref::`."""
+"""The job parameters; the job definition passes each to `python -m batch_job` with `Ref::`.
+`manifest` is empty for an ordinary job; an array job has only it (see `array_parameters`)."""
 
 ENTRYPOINT = ("python", "-m", "batch_job")
 """The worker image's entry point; the job definition's command supplies the flags."""
@@ -44,6 +46,29 @@ COMMAND = tuple(
 
 DEFAULT_PARAMETERS = {name: "" for name in PARAMETERS}
 """Job definition defaults, so a `Ref::` never stays unresolved when a parameter is absent."""
+
+ARRAY_SIZE_MIN = 2
+ARRAY_SIZE_MAX = 10_000
+"""Batch's bounds on an array job's size: a lone version is submitted as an ordinary job."""
+ARRAY_JOB_PREFIX = "conveyor-bulk-"
+
+
+def array_parameters(manifest: str) -> dict[str, str]:
+    """An array job's parameters: the manifest's s3:// URI, every other parameter empty; each
+    child reads its own spec from the manifest (conveyor.manifest)."""
+    return {**DEFAULT_PARAMETERS, "manifest": manifest}
+
+
+def array_job_name(bulk_id: str) -> str:
+    """Deterministic from the bulk id, so a re-run after a crash finds the array it submitted
+    (ListJobs by JOB_NAME) instead of submitting it again."""
+    return f"{ARRAY_JOB_PREFIX}{bulk_id}"[:JOB_NAME_MAX]
+
+
+def child_job_id(parent_job_id: str, index: int) -> str:
+    """Batch's id of an array job's child: what the child's events and environment carry."""
+    return f"{parent_job_id}:{index}"
+
 
 EXIT_DONE = 0
 """Done, or superseded by a newer upload (recorded as such)."""
@@ -117,6 +142,7 @@ class JobSpec:
             "transform": self.transform,
             "output_key": self.output_template or "",
             "argv": json.dumps(list(self.argv)) if self.argv else "",
+            "manifest": "",
         }
 
     @classmethod

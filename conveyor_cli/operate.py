@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from conveyor import settings
+from conveyor import manifest, settings
 from conveyor.aws import client, clients
+from conveyor.bulk.copyback import archived_head, copy_back
+from conveyor.bulk.plan import DEFAULT_THRESHOLD, goes_bulk
 from conveyor.clock import iso, utcnow
 from conveyor.durations import parse_duration
 from conveyor.durations import since as since_moment
@@ -18,7 +21,7 @@ from conveyor.ledger.entries import Entry
 from conveyor.ledger.schema import primary_key
 from conveyor.ledger.store import Ledger
 from conveyor.ledger.views import list_versions
-from conveyor.metadata import SOURCE_PREFIX, SOURCE_VERSION
+from conveyor.metadata import SOURCE_VERSION
 from conveyor.objects import ObjectVersion
 from conveyor.operations import refusal, stranded_reason
 from conveyor.routing import Route, check_transform, parse_routes, route
@@ -26,6 +29,7 @@ from conveyor.s3 import head_or_none, holds_version
 from conveyor.status import Status
 from conveyor.submission import resubmit as resubmit_item
 from conveyor_cli import guard
+from conveyor_cli.bulk import ArrayThreshold, failed_entries, reprocess_bulk, resubmit_bulk
 from conveyor_cli.jobs import JOB_ID
 from conveyor_cli.render import MEDIUM, grid_table, short
 from conveyor_cli.text import literal, to_json
@@ -57,6 +61,7 @@ def resubmit(
     ] = False,
     dry_run: DryRun = False,
     as_json: JsonFlag = False,
+    array_threshold: ArrayThreshold = DEFAULT_THRESHOLD,
 ) -> None:
     """Submit a new job, with the same parameters, for failed versions still in staging.
 
@@ -64,7 +69,9 @@ def resubmit(
     The new job is linked to the old one in the ledger; what cannot be resubmitted is refused
     with the reason. --failed takes --since or --key-prefix, or --all for every FAILED version.
     A job carries everything its route gave it (transform, output template, argv): after fixing
-    a route, --reroute lets the current routes decide again.
+    a route, --reroute lets the current routes decide again. Above --array-threshold versions
+    they go as Batch array jobs (one SubmitJob per 10,000); running the same command again
+    after it was interrupted submits nothing twice.
     """
     if everything and not failed:
         raise ConveyorError("--all goes with --failed (every FAILED version)")
@@ -83,6 +90,17 @@ def resubmit(
     routes = parse_routes(settings.optional(settings.ROUTES)) if reroute else None
     dynamodb, s3, batch = clients("dynamodb", "s3", "batch")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
+    listed = failed_entries(ledger, since, key_prefix) if failed else iter(())
+    first = list(islice(listed, array_threshold + 1))  # enough to decide, read once
+    if goes_bulk(len(targets or []) + len(first), array_threshold):
+        targeted = _items(ledger, values, targets or [], False, None, None)
+        rows = resubmit_bulk(
+            ledger, s3, batch, values, [*targeted, *first, *listed], routes, dry_run
+        )
+        _report(rows, as_json, "resubmit")
+        if any(r["action"] == "refused" for r in rows) and targets:
+            raise typer.Exit(1)
+        return
     entries = _items(ledger, values, targets or [], failed, since, key_prefix)
     rows = []
     for entry in entries:
@@ -133,12 +151,14 @@ def reprocess(
     ] = None,
     dry_run: DryRun = False,
     as_json: JsonFlag = False,
+    array_threshold: ArrayThreshold = DEFAULT_THRESHOLD,
 ) -> None:
     """Copy archived originals back to staging, so they flow through the pipeline again.
 
     Example: [bold]conveyor reprocess --key-prefix videos/2026/ --transform h264-1080p[/]
     With --transform the job is submitted at once with that transform; without it the routes
-    decide, as for any upload. The whole archive takes --all (and a yes, or --yes).
+    decide, as for any upload. The whole archive takes --all (and a yes, or --yes). Above
+    --array-threshold originals the copies run as Batch array jobs submitted from here.
     """
     key_prefix = guard.not_empty(key_prefix, "--key-prefix", "use --all for the whole archive")
     guard.scope(key_prefix is not None, everything, "--key-prefix")
@@ -155,40 +175,56 @@ def reprocess(
     s3, dynamodb = clients("s3", "dynamodb")
     table = settings.optional(settings.LEDGER_TABLE)
     ledger = Ledger(dynamodb, table) if table else None
-    trigger = build_trigger() if transform and not dry_run else None
-    rows = []
     pages = s3.get_paginator("list_objects_v2").paginate(
         Bucket=values[settings.ARCHIVE_BUCKET], Prefix=key_prefix or ""
     )
-    for page in pages:
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            chosen, why_not = _newest_archived(s3, ledger, values, key)
-            if chosen is None:
-                rows.append({"key": key, "action": "refused", "reason": why_not})
-                continue
-            if dry_run:
-                rows.append({"key": key, "action": "would copy back", "reason": ""})
-                continue
-            copied = _copy_back(s3, values, key, chosen)
-            row = {
-                "key": key,
-                "action": "copied back",
-                "reason": "",
-                "version_id": copied.version_id,
-            }
-            if trigger is not None:
-                outcome = trigger.handle(copied, forced=Route(match=key, transform=transform))
-                row["reason"] = (
-                    f"submitted with {transform}"
-                    if outcome == "submitted"
-                    else "the trigger took it first; the routes chose its transform"
-                )
-            rows.append(row)
+    archived = [
+        (obj["Key"], int(obj.get("Size", 0)))
+        for page in pages
+        for obj in page.get("Contents", [])
+        if not obj["Key"].startswith(manifest.RESERVED_PREFIX)  # the bulk runs' manifests
+    ]
+    rows: list[dict[str, Any]] = []
+    keys = [key for key, _ in archived]
+    if goes_bulk(len(archived), array_threshold):
+        bulk_rows, keys = reprocess_bulk(
+            s3, dynamodb, values, archived, transform, dry_run, choose=_newest_archived
+        )
+        rows += bulk_rows
+    trigger = build_trigger() if transform and keys and not dry_run else None
+    for key in keys:
+        rows.append(_reprocess_one(s3, ledger, values, key, transform, trigger, dry_run))
     if not rows:
         where = f"under {key_prefix!r}" if key_prefix else "at all"
         raise NotFound(f"the archive holds nothing {where}")
     _report(rows, as_json, "reprocess")
+
+
+def _reprocess_one(
+    s3: Any,
+    ledger: Ledger | None,
+    values: dict[str, str],
+    key: str,
+    transform: str | None,
+    trigger: Any,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """One archived original back to staging; with --transform, submitted through the trigger."""
+    chosen, why_not = _newest_archived(s3, ledger, values, key)
+    if chosen is None:
+        return {"key": key, "action": "refused", "reason": why_not}
+    if dry_run:
+        return {"key": key, "action": "would copy back", "reason": ""}
+    copied = _copy_back(s3, values, key, chosen)
+    row = {"key": key, "action": "copied back", "reason": "", "version_id": copied.version_id}
+    if trigger is not None:
+        outcome = trigger.handle(copied, forced=Route(match=key, transform=transform))
+        row["reason"] = (
+            f"submitted with {transform}"
+            if outcome == "submitted"
+            else "the trigger took it first; the routes chose its transform"
+        )
+    return row
 
 
 def sweep(
@@ -356,24 +392,12 @@ def _newest_archived(
 def _copy_back(s3: Any, values: dict[str, str], key: str, version_id: str) -> ObjectVersion:
     """A new staging version with the original's bytes and metadata, minus the archive's own."""
     archive = values[settings.ARCHIVE_BUCKET]
-    head = s3.head_object(Bucket=archive, Key=key, VersionId=version_id)
-    metadata = {
-        k: v for k, v in head.get("Metadata", {}).items() if not k.startswith(SOURCE_PREFIX)
-    }
-    response = s3.copy_object(
-        CopySource={"Bucket": archive, "Key": key, "VersionId": head["VersionId"]},
-        Bucket=values[settings.STAGING_BUCKET],
-        Key=key,
-        MetadataDirective="REPLACE",
-        Metadata=metadata,
-        ContentType=head.get("ContentType", "binary/octet-stream"),
-    )
-    return ObjectVersion(
-        values[settings.STAGING_BUCKET],
-        key,
-        response["CopyObjectResult"]["ETag"],
-        int(head["ContentLength"]),
-        response.get("VersionId"),
+    return copy_back(
+        s3,
+        staging=values[settings.STAGING_BUCKET],
+        archive=archive,
+        key=key,
+        head=archived_head(s3, archive, key, version_id),
     )
 
 

@@ -24,8 +24,11 @@ def state_change(
     stopped_at: int | None = None,
     exit_code: int | None = None,
     log_stream: str = "",
+    array: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`job` is what DescribeJobs returned for it; the rest is what the executor saw."""
+    """`job` is what DescribeJobs returned for it; the rest is what the executor saw. `array` is
+    the job's `arrayProperties`: `{"index": i}` for a child, `{"size": N, "statusSummary": {...}}`
+    for an array's parent (whose children's states the executor knows, unlike moto)."""
     container: dict[str, Any] = {"command": list(job.get("container", {}).get("command", []))}
     if exit_code is not None:
         container["exitCode"] = exit_code
@@ -47,6 +50,8 @@ def state_change(
         "tags": {"resourceArn": job["jobArn"]},
         "platformCapabilities": ["EC2"],
     }
+    if array is not None:
+        detail["arrayProperties"] = dict(array)
     if reason:
         detail["statusReason"] = reason
     if started_at is not None:

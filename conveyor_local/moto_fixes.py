@@ -4,6 +4,8 @@ ListObjectVersions: botocore always asks for `encoding-type=url` (keys may hold 
 cannot carry, such as ESC), and S3 then URL-encodes the keys it lists. moto ignores the request and
 writes the raw key into the XML, which fails to render (an HTTP 500): a key with a control
 character could never be listed, pinned or processed. The fix encodes as S3 does.
+
+ListJobs and ListObjectVersions answered from everything moto holds: see moto_listing.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from conveyor_local import moto_listing, moto_transactions
+
 ENCODED_FIELDS = ("Prefix", "KeyMarker", "NextKeyMarker", "Delimiter")
 
 
 def apply() -> None:
-    """Patch moto's S3 responses in this process (idempotent)."""
+    """Patch moto's S3 and Batch responses in this process (idempotent)."""
+    moto_listing.apply()  # ListJobs by creation time, ListObjectVersions under the prefix only
+    moto_transactions.apply()  # TransactWriteItems without a whole-table copy per write
     from moto.core.responses import ActionResult
     from moto.s3.responses import S3Response
 

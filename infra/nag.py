@@ -20,6 +20,10 @@ UPLOAD_OBJECTS = RegexAppliesTo(
     regex=r"/^Resource::<StorageStaging[A-Za-z0-9]+\.Arn>\/uploads\/\*$/g"
 )
 """`staging/uploads/*`: where the web API puts every upload, under keys it makes per upload."""
+MANIFEST_OBJECTS = RegexAppliesTo(
+    regex=r"/^Resource::<StorageArchive[A-Za-z0-9]+\.Arn>\/\.conveyor\/manifests\/\*$/g"
+)
+"""`archive/.conveyor/manifests/*`: array jobs' manifests, one per bulk, named when it runs."""
 TAGGED_PREFIX = RegexAppliesTo(
     regex=r"/^Resource::<StorageStaging[A-Za-z0-9]+\.Arn>\/<aws:PrincipalTag\/conveyor-prefix>\*$/g"
 )
@@ -36,6 +40,14 @@ UPLOAD_PREFIX = (
     "The upload role writes only under the prefix its session tag names (`conveyor credentials` "
     "tags the key, and its session policy narrows that to the one key); keys are not known in "
     "advance."
+)
+MANIFESTS = (
+    "Array jobs' manifests live under the archive's .conveyor/manifests/, one per bulk "
+    "resubmission, named when it runs: object-level access to that prefix only."
+)
+LIST_JOBS = (
+    "batch:ListJobs accepts no narrower resource than '*'; it only lists jobs, to find a SubmitJob "
+    "whose answer was lost before trying again (conveyor.submit_once)."
 )
 DESCRIBE_JOBS = (
     "batch:DescribeJobs accepts no narrower resource than '*'; it only reads job descriptions."
@@ -110,10 +122,13 @@ RESOURCE_SUPPRESSIONS: dict[str, list[tuple[str, str, list[str | RegexAppliesTo]
     ],
     "WorkerRole/Resource": [("AwsSolutions-IAM5", WORKER_OBJECTS, [OBJECT_ARNS])],
     "TriggerPolicy/Resource": [
-        ("AwsSolutions-IAM5", TRIGGER_SCOPE, [OBJECT_ARNS, JOB_DEFINITION_REVISIONS])
+        ("AwsSolutions-IAM5", TRIGGER_SCOPE, [OBJECT_ARNS, JOB_DEFINITION_REVISIONS]),
+        ("AwsSolutions-IAM5", LIST_JOBS, ["Resource::*"]),
     ],
     "UploadRole/Resource": [("AwsSolutions-IAM5", UPLOAD_PREFIX, [TAGGED_PREFIX])],
     "ReconcilePolicy/Resource": [("AwsSolutions-IAM5", DESCRIBE_JOBS, ["Resource::*"])],
+    "CompletionPolicy/Resource": [("AwsSolutions-IAM5", MANIFESTS, [MANIFEST_OBJECTS])],
+    "OperatorManifests/Resource": [("AwsSolutions-IAM5", MANIFESTS, [MANIFEST_OBJECTS])],
     "Functions/Trigger/Resource": [("AwsSolutions-L1", PINNED_RUNTIME, None)],
     "Functions/Completion/Resource": [("AwsSolutions-L1", PINNED_RUNTIME, None)],
     "Functions/Reconcile/Resource": [("AwsSolutions-L1", PINNED_RUNTIME, None)],
@@ -124,7 +139,8 @@ RESOURCE_SUPPRESSIONS: dict[str, list[tuple[str, str, list[str | RegexAppliesTo]
             "AwsSolutions-IAM5",
             WEB_API_SCOPE,
             [UPLOAD_OBJECTS, OBJECT_ARNS, JOB_DEFINITION_REVISIONS],
-        )
+        ),
+        ("AwsSolutions-IAM5", LIST_JOBS, ["Resource::*"]),
     ],
     "Web/Api/Api/OPTIONS--{proxy+}/Resource": [("AwsSolutions-APIG4", PREFLIGHT, None)],
     "Web/Auth/Users/Resource": [("AwsSolutions-COG2", OPTIONAL_MFA, None)],

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from conveyor.ledger.schema import STATUS_INDEX
+from conveyor.manifest import PREFIX as MANIFESTS
 from conveyor.operations import UPLOAD_ACTIONS, UPLOAD_PREFIX_TAG
 
 LEDGER_WRITE = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
@@ -25,6 +26,22 @@ def ledger_write(table: dynamodb.ITableV2) -> iam.PolicyStatement:
 def ledger_status_query(table: dynamodb.ITableV2) -> iam.PolicyStatement:
     """Listing entries by status: the `by_status` index only."""
     return statement(["dynamodb:Query"], [f"{table.table_arn}/index/{STATUS_INDEX}"])
+
+
+def manifests_read(archive: s3.IBucket) -> iam.PolicyStatement:
+    """Array jobs' manifests (conveyor.manifest): the completion function resolves a child's
+    version from its record."""
+    return statement(["s3:GetObject"], [archive.arn_for_objects(f"{MANIFESTS}*")])
+
+
+def operator_manifests(archive: s3.IBucket) -> iam.PolicyDocument:
+    """What `conveyor resubmit` / `reprocess` in bulk need beyond what an operator's role
+    already reads: writing a manifest once and reading it back on a re-run."""
+    return iam.PolicyDocument(
+        statements=[
+            statement(["s3:GetObject", "s3:PutObject"], [archive.arn_for_objects(f"{MANIFESTS}*")])
+        ]
+    )
 
 
 def worker_policy(

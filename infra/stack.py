@@ -23,6 +23,8 @@ from infra.queueing import Queueing
 from infra.roles import (
     ledger_status_query,
     ledger_write,
+    manifests_read,
+    operator_manifests,
     statement,
     upload_policy,
     upload_trust,
@@ -131,6 +133,9 @@ class ConveyorStack(Stack):
                 statements=[
                     ledger_write(table),
                     statement(["batch:SubmitJob"], [*targets.queue_arns, *targets.definition_arns]),
+                    # A SubmitJob whose answer was lost is looked up by name before another
+                    # try (conveyor.submit_once); ListJobs takes no narrower resource.
+                    statement(["batch:ListJobs"], ["*"]),
                     statement(
                         ["s3:GetObject", "s3:GetObjectVersion"],
                         [storage.staging.arn_for_objects("*")],
@@ -141,7 +146,18 @@ class ConveyorStack(Stack):
             )
         )
         functions.completion.role.attach_inline_policy(  # type: ignore[union-attr]
-            iam.Policy(self, "CompletionPolicy", statements=[ledger_write(table)])
+            iam.Policy(
+                self,
+                "CompletionPolicy",
+                statements=[ledger_write(table), manifests_read(storage.archive)],
+            )
+        )
+        # Attach to the operators' own role: bulk resubmission writes its manifests here.
+        iam.ManagedPolicy(
+            self,
+            "OperatorManifests",
+            description="conveyor resubmit/reprocess in bulk: the archive's .conveyor/manifests/",
+            document=operator_manifests(storage.archive),
         )
         functions.reconcile.role.attach_inline_policy(  # type: ignore[union-attr]
             iam.Policy(

@@ -61,6 +61,8 @@ def web_api_policy(
         ),
         statement(["dynamodb:Query"], [f"{table.table_arn}/index/{BUCKET_INDEX}"]),
         statement(["batch:SubmitJob"], submit_to),
+        # A retry's SubmitJob whose answer was lost is looked up by name (conveyor.submit_once).
+        statement(["batch:ListJobs"], ["*"]),
         # Credentials for one upload: the upload role, tagged with a prefix under uploads/ only.
         statement(["sts:AssumeRole"], [upload_role.role_arn]),
         iam.PolicyStatement(

@@ -35,6 +35,22 @@ class JobStateChange:
     """The attempt this state belongs to, from 1; a retry outranks the attempt before it."""
     exit_code: int | None = None
     log_stream: str = ""
+    array_index: int | None = None
+    """An array job's child: its index (its version is manifest record `array_index`)."""
+    array_size: int | None = None
+    """An array job's parent: how many children it has. The parent runs nothing itself."""
+
+    @property
+    def manifest(self) -> str | None:
+        """The manifest of an array job (parent or child); None for an ordinary job."""
+        return self.parameters.get("manifest") or None
+
+    @property
+    def is_array_parent(self) -> bool:
+        """The parent of an array job: it names no version itself (its children do)."""
+        return self.array_index is None and (
+            self.array_size is not None or self.manifest is not None
+        )
 
     @property
     def bucket(self) -> str | None:
@@ -65,6 +81,7 @@ def parse_job_state_change(event: Mapping[str, Any]) -> JobStateChange:
     last = (attempts[-1].get("container") or {}) if attempts else {}
     exit_code = container.get("exitCode", last.get("exitCode"))
     parameters = detail.get("parameters") or {}
+    array = detail.get("arrayProperties") or {}
     return JobStateChange(
         job_id=job_id,
         status=status,
@@ -79,6 +96,8 @@ def parse_job_state_change(event: Mapping[str, Any]) -> JobStateChange:
         attempt=attempt_number(status, len(attempts)),
         exit_code=int(exit_code) if exit_code is not None else None,
         log_stream=container.get("logStreamName") or last.get("logStreamName") or "",
+        array_index=_integer(array.get("index")),
+        array_size=_integer(array.get("size")),
     )
 
 
@@ -91,6 +110,10 @@ def attempt_number(status: Status, finished_attempts: int) -> int:
 
 def _last_reason(attempts: list[Mapping[str, Any]]) -> str:
     return str(attempts[-1].get("statusReason", "")) if attempts else ""
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _millis(value: Any) -> int | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,8 @@ CLAIM_LEASE = timedelta(minutes=2)
 """How long a claim blocks others when its holder died between claiming and submitting."""
 WRITE_CONFLICT_RETRIES = 5
 """Concurrent writers of one item re-read and re-decide this many times before giving up."""
+TRANSACTION_LIMIT = 100
+"""TransactWriteItems takes at most this many writes a call."""
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -219,6 +222,231 @@ class Ledger:
             raise
         return True
 
+    # --- batched writes (bulk resubmission: conveyor.bulk) -------------------------------------
+
+    def claim_failed_many(
+        self, claims: Sequence[tuple[Mapping[str, Any], str]], stale_after: float
+    ) -> list[bool]:
+        """`begin_retry` for many FAILED items at once, each claim also naming `claim_token`
+        (a bulk and an index): True where the claim was made. TransactWriteItems of
+        TRANSACTION_LIMIT; a refused transaction (one condition failed) is redone item by item,
+        so the others still go, and a retry meeting its own claim knows it as its own."""
+        now = self._clock()
+        shared = {
+            ":now": iso(now),
+            ":stale": iso(now - timedelta(seconds=stale_after)),
+            ":failed": Status.FAILED.value,
+        }
+        writes = [
+            _Write(
+                "Update",
+                {
+                    "TableName": self._table,
+                    "Key": _serialize(_key_of(item)),
+                    "UpdateExpression": "SET retry_started_at = :now, claim_token = :token",
+                    "ConditionExpression": "job_id = :job AND #status = :failed AND "
+                    "(attribute_not_exists(retry_started_at) OR retry_started_at < :stale)",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": _serialize(
+                        {**shared, ":job": item.get("job_id") or "", ":token": token}
+                    ),
+                },
+                _claimed_by(token),
+            )
+            for item, token in claims
+        ]
+        return self._write_many(writes)
+
+    def claim_many(self, claims: Sequence[tuple[ObjectVersion, str, str]]) -> list[Item | None]:
+        """`claim` for many new versions at once, `(version, transform, claim_token)` each:
+        the claimed item, or None where someone else (the trigger) holds the version."""
+        now = self._clock()
+        items = [
+            {
+                **_version_fields(version),
+                "transform": transform,
+                "claim_token": token,
+                "claim_expires": int((now + CLAIM_LEASE).timestamp()),
+                "created_at": iso(now),
+                "revision": 0,
+            }
+            for version, transform, token in claims
+        ]
+        writes = [
+            _Write(
+                "Put",
+                {
+                    "TableName": self._table,
+                    "Item": _serialize({k: v for k, v in item.items() if v is not None}),
+                    "ConditionExpression": "attribute_not_exists(#pk) OR "
+                    "(attribute_not_exists(job_id) AND claim_expires < :now)",
+                    "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+                    "ExpressionAttributeValues": _serialize({":now": int(now.timestamp())}),
+                },
+                _claimed_by(item["claim_token"]),
+            )
+            for item in items
+        ]
+        done = self._write_many(writes)
+        return [item if ok else None for item, ok in zip(items, done, strict=True)]
+
+    def reclaim_many(self, moves: Sequence[tuple[Mapping[str, Any], str]]) -> list[bool]:
+        """Give claims this holder made a new token (a bulk's index moved): conditional on the
+        claim still being the one it made."""
+        writes = [
+            _Write(
+                "Update",
+                {
+                    "TableName": self._table,
+                    "Key": _serialize(_key_of(item)),
+                    "UpdateExpression": "SET claim_token = :new",
+                    "ConditionExpression": "claim_token = :old",
+                    "ExpressionAttributeValues": _serialize(
+                        {":new": token, ":old": item["claim_token"]}
+                    ),
+                },
+                _claimed_by(token),
+            )
+            for item, token in moves
+        ]
+        return self._write_many(writes)
+
+    def renew_many(self, claimed: Sequence[Mapping[str, Any]]) -> list[bool]:
+        """Make claims this holder made fresh again (a long bulk run), only where they are still
+        its own: a retry's mark (`retry_started_at`) or a new version's lease (`claim_expires`)."""
+        now = self._clock()
+        writes = []
+        for item in claimed:
+            if "retry_started_at" in item:
+                update, value = "SET retry_started_at = :fresh", iso(now)
+            else:
+                update, value = "SET claim_expires = :fresh", int((now + CLAIM_LEASE).timestamp())
+            writes.append(
+                _Write(
+                    "Update",
+                    {
+                        "TableName": self._table,
+                        "Key": _serialize(_key_of(item)),
+                        "UpdateExpression": update,
+                        "ConditionExpression": "claim_token = :token",
+                        "ExpressionAttributeValues": _serialize(
+                            {":fresh": value, ":token": item["claim_token"]}
+                        ),
+                    },
+                    _claimed_by(item["claim_token"]),
+                )
+            )
+        return self._write_many(writes)
+
+    def release_many(self, claimed: Sequence[Mapping[str, Any]], reason: str) -> list[bool]:
+        """Give back claims whose job was never submitted, so the next run (or the trigger's
+        next delivery) may take them at once: only where the claim is still the one made."""
+        writes = [
+            _Write(
+                "Update",
+                {
+                    "TableName": self._table,
+                    "Key": _serialize(_key_of(item)),
+                    "UpdateExpression": "REMOVE retry_started_at, claim_token "
+                    "SET claim_expires = :zero, last_error = :reason",
+                    "ConditionExpression": "claim_token = :token",
+                    "ExpressionAttributeValues": _serialize(
+                        {":zero": 0, ":reason": reason, ":token": item["claim_token"]}
+                    ),
+                },
+                lambda stored: stored is not None and "claim_token" not in stored,
+            )
+            for item in claimed
+        ]
+        return self._write_many(writes)
+
+    def apply_claimed_many(
+        self, changes: Sequence[tuple[Mapping[str, Any], JobStateChange]]
+    ) -> list[bool]:
+        """`apply` for many claimed items at once, `(claimed item, change)` each, on condition
+        that the claim is still the one in the item: True where the item now names the
+        change's job (written here, or already by the job's own event).
+
+        The new items are `transitions.apply`'s; a refused transaction is redone item by item,
+        each re-reading and re-deciding on a conflict, as `apply` does."""
+        now = iso(self._clock())
+        results: list[bool | None] = []
+        writes: list[_Write] = []
+        where: list[int] = []
+        for current, change in changes:
+            new = transitions.apply(current, change, now)
+            if new is None:
+                results.append(current.get("job_id") == change.job_id)
+                continue
+            where.append(len(results))
+            results.append(None)
+            writes.append(self._claimed_put(current, change, new))
+        for index, ok in zip(where, self._write_many(writes), strict=True):
+            results[index] = ok
+        return [bool(r) for r in results]
+
+    def _claimed_put(self, current: Mapping[str, Any], change: JobStateChange, new: Item) -> _Write:
+        token = uuid.uuid4().hex
+        item = {**new, transitions.WRITE_TOKEN: token}
+        claim = current["claim_token"]
+
+        def redo(stored: Item | None) -> bool:
+            """After a refused put: ours after all, the job's own event first, or decide again
+            while the claim holds."""
+            for _ in range(WRITE_CONFLICT_RETRIES):
+                if transitions.own_write(stored, token):
+                    return True
+                if stored is None or stored.get("claim_token") != claim:
+                    return stored is not None and stored.get("job_id") == change.job_id
+                again = transitions.apply(stored, change, iso(self._clock()))
+                if again is None:
+                    return stored.get("job_id") == change.job_id
+                if self._put(again, *_claim_condition(stored)) is not None:
+                    return True
+                stored = self.get(stored[PARTITION_KEY], stored[SORT_KEY])
+            return False
+
+        condition, values = _claim_condition(current)
+        return _Write(
+            "Put",
+            {
+                "TableName": self._table,
+                "Item": _serialize({k: v for k, v in item.items() if v is not None}),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": _serialize(values),
+            },
+            redo,
+        )
+
+    def _write_many(self, writes: Sequence[_Write]) -> list[bool]:
+        """Each chunk of TRANSACTION_LIMIT in one TransactWriteItems; a chunk DynamoDB cancels
+        (a condition failed, or a conflicting transaction) is redone one write at a time."""
+        done: list[bool] = []
+        for start in range(0, len(writes), TRANSACTION_LIMIT):
+            chunk = writes[start : start + TRANSACTION_LIMIT]
+            try:
+                self._client.transact_write_items(
+                    TransactItems=[{write.kind: write.request} for write in chunk]
+                )
+            except ClientError as err:
+                if error_code(err) != "TransactionCanceledException":
+                    raise
+                done += [self._write_one(write) for write in chunk]
+                continue
+            done += [True] * len(chunk)
+        return done
+
+    def _write_one(self, write: _Write) -> bool:
+        call = self._client.put_item if write.kind == "Put" else self._client.update_item
+        try:
+            call(**write.request, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as err:
+            if error_code(err) != "ConditionalCheckFailedException":
+                raise
+            stored = _deserialize(err.response["Item"]) if "Item" in err.response else None
+            return write.settle(stored)
+        return True
+
     # --- reads --------------------------------------------------------------------------------
 
     def get(self, partition: str, sort: str) -> Entry | None:
@@ -318,6 +546,30 @@ class Ledger:
         for page in paginator.paginate(TableName=self._table, **request):
             for raw in page.get("Items", []):
                 yield Entry(_deserialize(raw))
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One conditional write of a batch, and what a refused one means: `settle(stored)` says,
+    from the item as it is, whether the write's purpose is met anyway (our own earlier write
+    whose answer was lost, for one)."""
+
+    kind: str
+    """"Put" or "Update", as TransactWriteItems names them."""
+    request: dict[str, Any]
+    settle: Callable[[Item | None], bool]
+
+
+def _claimed_by(token: str) -> Callable[[Item | None], bool]:
+    return lambda stored: stored is not None and stored.get("claim_token") == token
+
+
+def _claim_condition(current: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Nobody wrote since `current` was read, and its claim still holds."""
+    return "revision = :rev AND claim_token = :claim", {
+        ":rev": current.get("revision", 0),
+        ":claim": current["claim_token"],
+    }
 
 
 def _key_of(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Five uploads to one key within 50 ms on the local stack, as a user makes them: every version
-ends accounted for, the newest one's output wins, and `resubmit --failed` finds nothing to redo."""
+ends accounted for, the newest one's output wins, and `resubmit --failed` finds nothing to redo.
+And a burst of small files uploaded at once with SubmitJob throttled: one job each, none lost."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.burst import burst_stack, run_burst
 from tests.integration.local import conveyor_env, stack_s3, start_local_up
 
 ROUTES = json.dumps([{"match": "*", "transform": "copy"}])
@@ -83,3 +85,22 @@ def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, d
     archived = s3.list_object_versions(Bucket=archive, Prefix="fast.txt")["Versions"]
     assert len(archived) == 5
     assert conveyor(env, "resubmit", "--failed", "--since", "1h") == []
+
+
+BURST_FILES = 40
+"""Each job is a `python -m batch_job` process (~0.5 s of CPU): enough files to keep both workers
+and the trigger busy at once, few enough for a 2-core machine; `bench/burst.py` runs 1,000."""
+
+
+def test_a_burst_of_uploads_with_submitjob_throttled_gets_one_job_each() -> None:
+    """SubmitJob throttled to 5 a second (no bursts), below the trigger's own pace: throttled
+    SubmitJobs are retried (botocore, then the message's redelivery), never dropped nor doubled:
+    one job per version, every version SUCCEEDED, staging empty, every output written."""
+    with burst_stack(per_second=5, burst=1, workers=2) as (stack, finished, calls):
+        result = run_burst(stack, finished, calls, files=BURST_FILES, timeout=240)
+
+    assert result.submit_throttled > 0  # else this test shows nothing
+    assert result.submit_requests >= BURST_FILES + result.submit_throttled
+    assert result.not_succeeded == {}
+    assert (result.jobs, result.duplicate_jobs, result.duplicate_claims) == (BURST_FILES, 0, 0)
+    assert (result.staging_left, result.outputs) == (0, BURST_FILES)
