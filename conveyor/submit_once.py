@@ -52,13 +52,17 @@ def submit_job_once(
             answer = batch.submit_job(**request)
             return {"jobId": answer["jobId"], "jobName": name, "found": False}
         except (ClientError, BotoCoreError) as err:
-            if not may_try_again(err) or attempt == ATTEMPTS - 1:
+            if not may_try_again(err):
                 raise
-            logger.warning("SubmitJob %s: %s; looking for it before trying again", name, err)
+            logger.warning("SubmitJob %s: %s; looking for it", name, err)
+            last = err
+        # Every unanswered try, the last one too, may have been applied: look before giving up.
         found = find_submitted(batch, queue, name, since=since, known=known)
         if found is not None:
             logger.info("SubmitJob %s had been applied: job %s", name, found)
             return {"jobId": found, "jobName": name, "found": True}
+        if attempt == ATTEMPTS - 1:
+            raise last
         sleep(backoff(attempt))
     raise AssertionError("unreachable")
 

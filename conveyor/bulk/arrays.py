@@ -118,14 +118,14 @@ class ArrayJobs:
                     arrayProperties={"size": size},
                 )
             except (ClientError, BotoCoreError) as err:
-                if not may_try_again(err) or attempt == SUBMIT_ATTEMPTS - 1:
+                if not may_try_again(err):
                     raise
-                logger.warning(
-                    "SubmitJob for %s: %s; looking for it before trying again", name, err
-                )
-                found = self.find(job_queue, bulk_id)
+                logger.warning("SubmitJob for %s: %s; looking for it", name, err)
+                found = self.find(job_queue, bulk_id)  # the last try too may have been applied
                 if found is not None:
                     return replace(found, job_definition=job_definition)
+                if attempt == SUBMIT_ATTEMPTS - 1:
+                    raise
                 self._sleep(backoff(attempt))
                 continue
             return Submitted(answer["jobId"], created_at, name, job_queue, job_definition)
