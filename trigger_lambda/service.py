@@ -19,6 +19,7 @@ from conveyor.errors import SubmitFailed
 from conveyor.events.s3 import ParsedMessage
 from conveyor.jobs import JobSpec
 from conveyor.ledger.store import Ledger
+from conveyor.manifest import RESERVED_PREFIX
 from conveyor.objects import ObjectVersion, normalize_etag
 from conveyor.routing import Route, route
 from conveyor.s3 import error_code, versions_of_key
@@ -28,6 +29,8 @@ from trigger_lambda.config import TriggerConfig
 logger = logging.getLogger(__name__)
 
 NO_ROUTE = "no route"
+RESERVED = f"keys under {RESERVED_PREFIX} are reserved (array jobs' manifests live there)"
+"""Such an original would be archived where the manifests are, and never be reprocessed."""
 
 
 class Outcome(StrEnum):
@@ -61,12 +64,16 @@ class Trigger:
     def handle(self, version: ObjectVersion, *, forced: Route | None = None) -> Outcome:
         """Route (or take `forced`), claim, submit; duplicates and unrouted versions submit none."""
         candidates = self.versions_named_by(version)
-        chosen = forced or route(version.key, version.size, self.config.routes)
+        reserved = version.key.startswith(RESERVED_PREFIX)
+        chosen = (
+            None if reserved else forced or route(version.key, version.size, self.config.routes)
+        )
         if chosen is None:
+            reason = RESERVED if reserved else NO_ROUTE
             for candidate in candidates:
-                if self.ledger.record_skipped(candidate, NO_ROUTE):
+                if self.ledger.record_skipped(candidate, reason):
                     break
-            logger.info("%s matches no route; left in staging", version.uri)
+            logger.info("%s: %s; left in staging", version.uri, reason)
             return Outcome.SKIPPED
         for candidate in candidates:
             claimed = self.ledger.claim(candidate, transform=chosen.transform)

@@ -142,6 +142,22 @@ def test_test_events_zero_byte_objects_and_folder_markers(stack: Stack, handler:
     assert ledger(stack).versions_of(stack.staging, "a folder/") == []
 
 
+def test_a_key_under_the_reserved_prefix_is_never_processed(
+    stack: Stack, handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its original would land among the archive's manifests, where a newer "version" of a
+    manifest would be what array children read."""
+    monkeypatch.setenv("CONVEYOR_ROUTES", COPY_EVERYTHING)
+    trigger_handler.trigger.cache_clear()
+    key = ".conveyor/manifests/forged.jsonl"
+    stack.s3.put_object(Bucket=stack.staging, Key=key, Body=b"{}")
+    assert deliver(stack, handler, stack.receive_all(expected=1)) == []
+    assert jobs_by_key(stack) == {}
+    [item] = ledger(stack).versions_of(stack.staging, key)
+    assert item["status"] == "SKIPPED" and "reserved" in item["status_reason"]
+    assert stack.s3.head_object(Bucket=stack.staging, Key=key)["ContentLength"] == 2
+
+
 def test_no_route_is_recorded_skipped_and_the_object_stays(
     stack: Stack, handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
