@@ -178,8 +178,19 @@ def keep_fresh(
     return [ok and next(renewed) for ok in claimed]
 
 
-def write_manifest(s3: Any, bucket: str, bulk_id: str, members: Sequence[Member]) -> str:
-    return manifest.write(s3, bucket, bulk_id, [m.spec.parameters() for m in members])
+def write_manifest(
+    s3: Any, ledger: Ledger, bucket: str, bulk_id: str, members: Sequence[Member]
+) -> str:
+    """The manifest's URI; when it cannot be written (no s3:PutObject on the prefix, say) the
+    claims are given back at once, so the versions do not wait for them to go stale."""
+    try:
+        return manifest.write(s3, bucket, bulk_id, [m.spec.parameters() for m in members])
+    except (ClientError, BotoCoreError) as err:
+        ledger.release_many([m.item for m in members], f"manifest not written: {_code(err)}")
+        raise SubmitFailed(
+            f"the manifest of {array_job_name(bulk_id)} could not be written under "
+            f"s3://{bucket}/{manifest.PREFIX}: {_code(err)}"
+        ) from err
 
 
 def submit_array(

@@ -197,7 +197,7 @@ def _one_array(
     if not ordered:
         return rows
     progress.start("writing manifest", None)
-    uri = write_manifest(s3, where.archive_bucket, bulk_id, ordered)
+    uri = write_manifest(s3, ledger, where.archive_bucket, bulk_id, ordered)
     progress.start("submitting", None)
     array = submit_array(
         jobs,

@@ -178,7 +178,7 @@ def _one_array(
     if len(ordered) == 1:  # an array needs two: the lone one goes as an ordinary job
         return [*rows, _alone_claimed(ordered[0], first, jobs, ledger)]
     progress.start("writing manifest", None)
-    uri = write_manifest(s3, where.archive_bucket, bulk_id, ordered)
+    uri = write_manifest(s3, ledger, where.archive_bucket, bulk_id, ordered)
     progress.start("submitting", None)
     array = submit_array(
         jobs,

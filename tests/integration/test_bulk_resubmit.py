@@ -11,12 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
 from conveyor import manifest
 from conveyor.bulk import arrays
 from conveyor.clock import iso, millis, utcnow
+from conveyor.errors import SubmitFailed
 from conveyor.events.batch import JobStateChange
 from conveyor.jobs import JobSpec
 from conveyor.ledger.store import Ledger
@@ -298,3 +300,25 @@ def test_a_submit_whose_answer_was_lost_makes_one_array(
     assert {r["action"] for r in rows} == {"resubmitted"}
     [array] = arrays_on_queue(stack)  # applied once, found by its name: no second array
     children_recorded(stack, array, seeded)
+
+
+def test_a_manifest_that_cannot_be_written_gives_the_claims_back(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator role without s3:PutObject on the manifests' prefix: one clear line, nothing
+    submitted, and the versions claimable again at once, not after the claims go stale."""
+    seed_failed(stack, 3)
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied"}}, "PutObject")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(manifest, "write", refused)
+        result = cli(*BULK, code=1)
+    assert isinstance(result.exception, SubmitFailed)  # the CLI's one line, exit 1
+    assert "manifest" in str(result.exception) and "AccessDenied" in str(result.exception)
+    assert arrays_on_queue(stack) == []
+    assert all("claim_token" not in item for item in entries(stack).values())
+    rows = cli(*BULK)  # at once: nothing waits for a stale claim
+    assert {r["action"] for r in rows} == {"resubmitted"}
+    assert len(arrays_on_queue(stack)) == 1
