@@ -214,6 +214,35 @@ def submit_array(
         ) from err
 
 
+def submit_members(
+    jobs: ArrayJobs,
+    s3: Any,
+    ledger: Ledger,
+    members: Sequence[Member],
+    *,
+    bulk_id: str,
+    archive_bucket: str,
+    job_queue: str,
+    job_definition: str,
+    progress: Progress,
+) -> list[Recorded]:
+    """Claimed members, in their final order, as one array job: its manifest written, the job
+    submitted, each child's SUBMITTED recorded."""
+    progress.start("writing manifest", None)
+    uri = write_manifest(s3, ledger, archive_bucket, bulk_id, members)
+    progress.start("submitting", None)
+    array = submit_array(
+        jobs,
+        ledger,
+        members,
+        bulk_id=bulk_id,
+        manifest_uri=uri,
+        job_queue=job_queue,
+        job_definition=job_definition,
+    )
+    return record_children(ledger, array, list(enumerate(members)), progress)
+
+
 def record_children(
     ledger: Ledger,
     array: Submitted,

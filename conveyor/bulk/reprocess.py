@@ -21,9 +21,7 @@ from conveyor.bulk.arrays import (
     Recorded,
     close_up_claims,
     keep_fresh,
-    record_children,
-    submit_array,
-    write_manifest,
+    submit_members,
 )
 from conveyor.bulk.copyback import archived_head, copy_back
 from conveyor.bulk.plan import claim_token, common_prefix, new_bulk_id, parse_token, plan_arrays
@@ -196,19 +194,17 @@ def _one_array(
         return [*rows, {**_member_row(member), "new_job": job_id}]
     if not ordered:
         return rows
-    progress.start("writing manifest", None)
-    uri = write_manifest(s3, ledger, where.archive_bucket, bulk_id, ordered)
-    progress.start("submitting", None)
-    array = submit_array(
+    recorded = submit_members(
         jobs,
+        s3,
         ledger,
         ordered,
         bulk_id=bulk_id,
-        manifest_uri=uri,
+        archive_bucket=where.archive_bucket,
         job_queue=members[0].job_queue,
         job_definition=members[0].job_definition,
+        progress=progress,
     )
-    recorded = record_children(ledger, array, list(enumerate(ordered)), progress)
     return rows + [_recorded_row(r, "") for r in recorded]
 
 

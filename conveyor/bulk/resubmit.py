@@ -21,9 +21,7 @@ from conveyor.bulk.arrays import (
     Recorded,
     close_up_claims,
     keep_fresh,
-    record_children,
-    submit_array,
-    write_manifest,
+    submit_members,
 )
 from conveyor.bulk.plan import claim_token, common_prefix, new_bulk_id, plan_arrays
 from conveyor.bulk.progress import Progress, Silent
@@ -177,19 +175,17 @@ def _one_array(
         return rows
     if len(ordered) == 1:  # an array needs two: the lone one goes as an ordinary job
         return [*rows, _alone_claimed(ordered[0], first, jobs, ledger)]
-    progress.start("writing manifest", None)
-    uri = write_manifest(s3, ledger, where.archive_bucket, bulk_id, ordered)
-    progress.start("submitting", None)
-    array = submit_array(
+    recorded = submit_members(
         jobs,
+        s3,
         ledger,
         ordered,
         bulk_id=bulk_id,
-        manifest_uri=uri,
+        archive_bucket=where.archive_bucket,
         job_queue=first.job_queue,
         job_definition=first.job_definition,
+        progress=progress,
     )
-    recorded = record_children(ledger, array, list(enumerate(ordered)), progress)
     return rows + [_recorded_row(r, "") for r in recorded]
 
 
