@@ -26,20 +26,32 @@ def conveyor_env(home: Path) -> dict[str, str]:
 
 def start_local_up(home: Path, *args: str, **env: str) -> tuple[subprocess.Popen[str], dict]:
     """`conveyor local up` as a process, once it has recorded itself in `home`/local.json."""
-    process = subprocess.Popen(
-        [*LOCAL_UP, str(free_port()), "--web-port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**conveyor_env(home), **env},
-    )
+    # Its output goes to a file, never an unread pipe: a stack that logs more than the pipe's
+    # 64 KiB (retries under load) would block on its next log line, mid-request.
+    with log_path(home).open("w") as log:
+        process = subprocess.Popen(
+            [*LOCAL_UP, str(free_port()), "--web-port", "0", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**conveyor_env(home), **env},
+        )
     state_file = home / "local.json"
     deadline = time.monotonic() + 60
     while not (state_file.exists() and json.loads(state_file.read_text())["pid"] == process.pid):
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        assert process.poll() is None, output_of(home)
         assert time.monotonic() < deadline, "local up did not start"
         time.sleep(0.2)
     return process, json.loads(state_file.read_text())
+
+
+def log_path(home: Path) -> Path:
+    return home / "local-up.log"
+
+
+def output_of(home: Path) -> str:
+    """What the `local up` started in `home` has printed so far."""
+    return log_path(home).read_text(errors="replace")
 
 
 def stack_s3(state: dict) -> Any:

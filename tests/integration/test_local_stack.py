@@ -17,7 +17,7 @@ import pytest
 
 from conveyor_local.media import make_video
 from tests.conftest import free_port
-from tests.integration.local import conveyor_env, stack_s3, start_local_up
+from tests.integration.local import conveyor_env, output_of, stack_s3, start_local_up
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
@@ -81,7 +81,8 @@ def test_local_up_serves_other_terminals_and_stops_cleanly(
     assert Path(row["log_stream"]).is_file()
 
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=30)
+    process.wait(timeout=30)
+    output = output_of(tmp_path)
     assert process.returncode == 0, output
     assert "Stopped." in output and "SUCCEEDED" in output
     assert not (tmp_path / "local.json").exists()
@@ -248,7 +249,8 @@ def test_sigterm_stops_local_up_and_every_process_of_its_jobs(tmp_path: Path) ->
     try:
         worker, tool = running_job(process.pid, state)
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        output = output_of(tmp_path)
     finally:
         process.kill()
     stopped = gone(worker, tool, within=2)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.local import LOCAL_UP, conveyor_env, stack_s3, start_local_up
+from tests.integration.local import LOCAL_UP, conveyor_env, output_of, stack_s3, start_local_up
 from tests.integration.test_local_stack import assert_one_line_error, run_cli
 
 ROUTES = json.dumps([{"match": "*", "transform": "copy"}])
@@ -45,7 +45,8 @@ def test_local_up_under_faults_processes_uploads_and_reports_faults(tmp_path: Pa
             time.sleep(1)
         assert sorted((r["key"], r["status"]) for r in rows) == [(k, "SUCCEEDED") for k in keys]
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        output = output_of(tmp_path)
     finally:
         if process.poll() is None:
             process.kill()

@@ -37,7 +37,7 @@ from conveyor_local.web.app import local_web_app
 from conveyor_local.web.server import WebServer
 from conveyor_local.web.tokens import REFETCH_COOLDOWN_SECONDS, KeySet, TokenRefused
 from tests.conftest import free_port
-from tests.integration.local import LOCAL_UP, conveyor_env, stack_s3, start_local_up
+from tests.integration.local import LOCAL_UP, conveyor_env, output_of, stack_s3, start_local_up
 
 PASSWORD = "Right-horse-42"
 MOTO_KEY = jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json"))
@@ -725,7 +725,8 @@ def test_local_up_serves_the_page_and_local_user_add_lets_someone_in(tmp_path: P
         assert sign_in_at(page, "bob", "Chosen-pass-7")[0] == 200
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    output = output_of(tmp_path)
     assert process.returncode == 0, output
     assert f"page: {page} (to let someone sign in: conveyor local user add NAME)\n" in output
 
