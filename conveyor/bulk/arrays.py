@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -183,14 +184,9 @@ def write_manifest(
 ) -> str:
     """The manifest's URI; when it cannot be written (no s3:PutObject on the prefix, say) the
     claims are given back at once, so the versions do not wait for them to go stale."""
-    try:
+    what = f"the manifest of {array_job_name(bulk_id)} under s3://{bucket}/{manifest.PREFIX}"
+    with _claims_given_back(ledger, members, "manifest not written", what):
         return manifest.write(s3, bucket, bulk_id, [m.spec.parameters() for m in members])
-    except (ClientError, BotoCoreError) as err:
-        ledger.release_many([m.item for m in members], f"manifest not written: {_code(err)}")
-        raise SubmitFailed(
-            f"the manifest of {array_job_name(bulk_id)} could not be written under "
-            f"s3://{bucket}/{manifest.PREFIX}: {_code(err)}"
-        ) from err
 
 
 def submit_array(
@@ -204,14 +200,22 @@ def submit_array(
     job_definition: str,
 ) -> Submitted:
     """SubmitJob; on a refusal the claims are given back and SubmitFailed names the reason."""
-    try:
+    what = f"SubmitJob for the array {array_job_name(bulk_id)} of {len(members)}"
+    with _claims_given_back(ledger, members, "SubmitJob failed", what):
         return jobs.submit(bulk_id, len(members), manifest_uri, job_queue, job_definition)
+
+
+@contextmanager
+def _claims_given_back(
+    ledger: Ledger, members: Sequence[Member], reason: str, what: str
+) -> Iterator[None]:
+    """A step before any job exists failed: the claims go back at once (the versions need not
+    wait for them to go stale) and SubmitFailed says which step and why."""
+    try:
+        yield
     except (ClientError, BotoCoreError) as err:
-        ledger.release_many([m.item for m in members], f"SubmitJob failed: {_code(err)}")
-        raise SubmitFailed(
-            f"SubmitJob for the array {array_job_name(bulk_id)} of {len(members)} failed: "
-            f"{_code(err)}"
-        ) from err
+        ledger.release_many([m.item for m in members], f"{reason}: {_code(err)}")
+        raise SubmitFailed(f"{what} failed: {_code(err)}") from err
 
 
 def submit_members(
