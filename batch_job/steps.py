@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -20,12 +21,14 @@ from batch_job.config import Job, WorkerConfig
 from batch_job.errors import BadInput, Transient
 from batch_job.lookup import find_output
 from batch_job.parts import base_part_size
-from batch_job.plan import Plan, after_conflict
+from batch_job.plan import Output, Plan, after_conflict
 from batch_job.progress import Progress
 from batch_job.provenance import Decision
 from batch_job.record import Recorder
 from batch_job.source import PinnedReader, Source, locate, presigned_get
 from batch_job.transforms.base import Context
+from batch_job.tree_runs import METADATA_BYTES, new_run_id
+from batch_job.tree_upload import TreeUpload
 from batch_job.upload import OutputConflict, OutputUpload
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,12 @@ COMMIT_ATTEMPTS = 5
 
 class Step(StrEnum):
     OUTPUT_STARTED = "output-started"
-    """Within write_output: the multipart upload exists, parts are on their way."""
+    """Within write_output: the multipart upload exists, parts are on their way (a tree: its
+    first object is in the bucket)."""
+    OBJECT_PUT = "object-put"
+    """A tree output (hls): one more object of the run is in the bucket (every time)."""
+    PLAYLISTS_WRITTEN = "playlists-written"
+    """A tree output: every object the master references is in the bucket; the master is not."""
     OUTPUT_WRITTEN = "output-written"
     """The output is committed; the archive copy may still run."""
     ARCHIVED = "archived"
@@ -47,6 +55,14 @@ class Step(StrEnum):
 
 
 AfterStep = Callable[[Step], None]
+
+
+@dataclass(frozen=True)
+class Written:
+    decision: Decision
+    archived: Archived
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    """Every object this job committed, as the ledger's `outputs` (empty if it wrote none)."""
 
 
 def no_faults(step: Step) -> None:
@@ -61,19 +77,23 @@ def write_output_and_archive(
     chosen: Plan,
     progress: Progress,
     after_step: AfterStep,
-) -> tuple[Decision, Archived]:
+    recorder: Recorder | None = None,
+) -> Written:
     """Run write_output (if the plan writes) beside archive_and_verify; the decision may change
-    at the commit, when another job wrote the output meanwhile."""
+    at the commit, when another job wrote the output meanwhile. The check's probe goes to the
+    ledger as soon as it is known, so a job that fails later still shows it."""
     context = make_context(s3, config, job, source, progress)
     writing = chosen.decision is Decision.WRITE
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="job") as pool:
         # The check (ffprobe) runs beside the transform's start; nothing to transform, no check.
         checked = pool.submit(chosen.transform.check, context) if writing else _accepted()
+        if recorder is not None:
+            checked.add_done_callback(lambda done: note_probe(recorder, done))
         archiving = pool.submit(archive_and_verify, s3, config, source, checked)
         try:
-            decision = chosen.decision
+            decision, outputs = chosen.decision, []
             if writing:
-                decision = write_output(s3, config, chosen, context, checked, after_step)
+                decision, outputs = write_output(s3, config, chosen, context, checked, after_step)
             checked.result()
         except BaseException as err:
             wait([archiving])  # the copy ends with the job; a bad input's is withdrawn
@@ -84,7 +104,16 @@ def write_output_and_archive(
             if error is not err:
                 raise error from err
             raise
-        return decision, archiving.result()
+        return Written(decision, archiving.result(), outputs)
+
+
+def note_probe(recorder: Recorder, checked: Future[Any]) -> None:
+    """Record the check's probe (a video's) in the ledger, if it has facts to give."""
+    if checked.cancelled() or checked.exception() is not None:
+        return
+    facts = getattr(checked.result(), "facts", None)
+    if callable(facts):
+        recorder.note(probe=facts())
 
 
 def make_context(
@@ -109,9 +138,12 @@ def write_output(
     context: Context,
     checked: Future[Any],
     after_step: AfterStep,
-) -> Decision:
+) -> tuple[Decision, list[dict[str, Any]]]:
     """Stream the transform into a multipart upload, committed on a condition (nothing there, or
-    what the plan decided to replace); leaving without a commit aborts the upload."""
+    what the plan decided to replace); leaving without a commit aborts the upload. Returns how
+    the job ends and what it committed (the ledger's `outputs`)."""
+    if getattr(chosen.transform, "writes_tree", False):
+        return write_tree(s3, config, chosen, context, checked, after_step)
     output = chosen.output
     abort_open_uploads(s3, output.bucket, output.key)
     with OutputUpload(
@@ -125,19 +157,62 @@ def write_output(
         on_started=lambda upload_id: after_step(Step.OUTPUT_STARTED),
         max_bytes=config.max_output_bytes,
     ) as upload:
-        chosen.transform.apply(context, GatedSink(upload, checked), checked)
+        sink = GatedSink(upload, checked)
+        chosen.transform.apply(context, sink, checked)
         checked.result()
         upload.finish()
         decision = _commit(s3, upload, chosen)
-        if upload.committed:
-            after_step(Step.OUTPUT_WRITTEN)
-        return decision
+        if not upload.committed:
+            return decision, []
+        after_step(Step.OUTPUT_WRITTEN)
+        file = {"bucket": output.bucket, "key": output.key, "role": "file", "bytes": sink.bytes}
+        return decision, [file]
 
 
-def _commit(s3: Any, upload: OutputUpload, chosen: Plan) -> Decision:
+def write_tree(
+    s3: Any,
+    config: WorkerConfig,
+    chosen: Plan,
+    context: Context,
+    checked: Future[Any],
+    after_step: AfterStep,
+) -> tuple[Decision, list[dict[str, Any]]]:
+    """A tree output (hls): the transform puts its objects under a run directory of its own,
+    then the master is committed on the same condition as a single file (TreeUpload)."""
+    output, source = chosen.output, context.source
+
+    def on_put(count: int) -> None:
+        if count == 1:
+            after_step(Step.OUTPUT_STARTED)
+        after_step(Step.OBJECT_PUT)
+
+    with TreeUpload(
+        s3,
+        output.bucket,
+        output.key,
+        new_run_id(source.key, source.version_id or source.etag),
+        metadata=chosen.ours.metadata(reserve=METADATA_BYTES),
+        content_type=chosen.transform.content_type,
+        on_written=context.progress.written,
+        on_put=on_put,
+        on_ready=lambda: after_step(Step.PLAYLISTS_WRITTEN),
+        max_bytes=config.max_output_bytes,
+    ) as tree:
+        chosen.transform.apply(context, tree, checked)
+        checked.result()
+        decision = _commit(s3, tree, chosen)
+        if not tree.committed:
+            return decision, []
+        after_step(Step.OUTPUT_WRITTEN)
+        return decision, tree.outputs
+
+
+def _commit(s3: Any, upload: OutputUpload | TreeUpload, chosen: Plan) -> Decision:
     """Commit; when another job changed the output meanwhile, decide again on what it holds."""
     output = chosen.output
     for _ in range(COMMIT_ATTEMPTS):
+        if isinstance(upload, TreeUpload):
+            upload.replaced_run = output.run  # named on the master, removed after (tree_runs)
         try:
             upload.commit(replacing_etag=output.etag)
         except OutputConflict:
@@ -147,11 +222,23 @@ def _commit(s3: Any, upload: OutputUpload, chosen: Plan) -> Decision:
                 "output changed while we wrote it; now: %s",
                 "commit again" if ended is None else ended.value,
             )
+            if ended is Decision.WRITE and isinstance(upload, TreeUpload):
+                return _own_tree(upload, output)
             if ended is not None:
                 return ended  # leaving the upload's block aborts it
             continue
         return Decision.WRITE
     raise Transient(f"output {output.key} kept changing under {COMMIT_ATTEMPTS} commits")
+
+
+def _own_tree(tree: TreeUpload, output: Output) -> Decision:
+    """The master that refused our commit is this job's own (the response was lost): if it
+    references this very run, the run is committed (not to be deleted); if an earlier attempt's,
+    that one stands and ours is dropped."""
+    if output.run == tree.run_id:
+        tree.found_committed()
+        return Decision.WRITE
+    return Decision.ALREADY_WRITTEN
 
 
 def archive_and_verify(
@@ -198,10 +285,13 @@ class GatedSink:
     def __init__(self, sink: OutputUpload, checked: Future[Any]) -> None:
         self._sink = sink
         self._checked = checked
+        self.bytes = 0
+        """What the transform wrote: the output's size."""
 
     def write(self, data: bytes) -> None:
         self._checked.result()
         self._sink.write(data)
+        self.bytes += len(data)
 
 
 def _accepted() -> Future[Any]:

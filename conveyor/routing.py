@@ -3,13 +3,15 @@
 `CONVEYOR_ROUTES` is a JSON list of rules; the first rule that matches wins. A rule:
 `{"match": "videos/*.mov", "transform": "h264-720p", "min_size": 1, "max_size": 10737418240,
 "job_queue": "...", "job_definition": "...", "output_key": "{dir}/{stem}.mp4"}`; the `command`
-transform also takes `"argv": ["xz", "-c"]`.
+transform also takes `"argv": ["xz", "-c"]`, and `hls` a `"ladder": [1080, "720:3000k", 360]`
+(heights, each with its video bitrate if not the default's), carried in the job's argv.
 `match` is a glob on the whole key (`*` spans `/`), compared without regard to case.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
@@ -29,7 +31,9 @@ class Route:
     job_definition: str | None = None
     output_key: str | None = None
     argv: tuple[str, ...] | None = None
-    """The command line of the `command` transform (no shell)."""
+    """The command line of the `command` transform (no shell), or the `hls` ladder's rungs."""
+    ladder: tuple[str, ...] | None = None
+    """The `hls` transform's rungs, as the job's argv carries them (`parse_rung` reads each)."""
 
     def accepts(self, key: str, size: int) -> bool:
         if self.min_size is not None and size < self.min_size:
@@ -39,7 +43,7 @@ class Route:
         return fnmatchcase(key.lower(), self.match.lower())
 
 
-TRANSFORMS = ("copy", "gzip", "command", "h264-720p", "h264-1080p")
+TRANSFORMS = ("copy", "gzip", "command", "h264-720p", "h264-1080p", "hls")
 """Every transform the worker has (`batch_job.transforms.REGISTRY`; a test keeps the two equal):
 the core cannot import the worker, and a route naming another must fail at start-up, not in a
 job."""
@@ -50,6 +54,46 @@ def check_transform(name: str, where: str = "transform") -> str:
     if name not in TRANSFORMS:
         raise ConfigError(f"{where}: unknown transform {name!r}; known: {', '.join(TRANSFORMS)}")
     return name
+
+
+RUNG = re.compile(r"(\d{1,5})(?::(\d{1,6})([kK]|[mM]))?")
+"""One rung of an `hls` ladder: a height, optionally `:` and its video bitrate (`3000k`, `3M`)."""
+RUNG_HEIGHTS = (64, 4320)
+RUNG_KBPS = (50, 100_000)
+
+
+def parse_rung(text: str) -> tuple[int, int | None]:
+    """`"720"` -> (720, None), `"720:3000k"` -> (720, 3000) kbit/s; ValueError says why not.
+    Shared by route validation (start-up) and the worker (a job given its argv by hand)."""
+    found = RUNG.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(f"ladder rung {text!r} is not HEIGHT or HEIGHT:BITRATE (e.g. 720:3000k)")
+    height = int(found[1])
+    low, high = RUNG_HEIGHTS
+    if height % 2 or not low <= height <= high:
+        raise ValueError(f"ladder rung {text!r}: height must be even, {low}..{high}")
+    if found[2] is None:
+        return height, None
+    kbps = int(found[2]) * (1000 if found[3] in "mM" else 1)
+    if not RUNG_KBPS[0] <= kbps <= RUNG_KBPS[1]:
+        raise ValueError(f"ladder rung {text!r}: bitrate must be {RUNG_KBPS[0]}k..{RUNG_KBPS[1]}k")
+    return height, kbps
+
+
+def ladder_argv(ladder: Any) -> tuple[str, ...]:
+    """A route's `ladder` (ints and "HEIGHT:BITRATE" strings) as argv strings; ValueError says
+    what is wrong (not a list, a bad rung, a height twice)."""
+    if not isinstance(ladder, list) or not ladder:
+        raise ValueError("'ladder' must be a non-empty list, e.g. [1080, \"720:3000k\", 360]")
+    rungs = []
+    for rung in ladder:
+        if type(rung) is not int and not isinstance(rung, str):
+            raise ValueError(f"ladder rung {json.dumps(rung)} must be a height or a string")
+        rungs.append(str(rung))
+    heights = [parse_rung(rung)[0] for rung in rungs]
+    if len(set(heights)) != len(heights):
+        raise ValueError(f"'ladder' names a height twice: {rungs}")
+    return tuple(rungs)
 
 
 VIDEO_EXTENSIONS = ("mov", "mp4", "m4v", "mkv", "avi", "webm", "mxf", "mts", "mpg", "mpeg", "wmv")
@@ -113,7 +157,24 @@ def _parse_rule(index: int, rule: Any) -> Route:
         raise ConfigError(f"{where}: 'argv' must be a non-empty list of non-empty strings")
     if rule["transform"] == "command" and argv is None:
         raise ConfigError(f"{where}: transform 'command' needs 'argv', e.g. [\"xz\", \"-c\"]")
+    ladder = _ladder(where, rule)
+    if ladder is not None:
+        argv = list(ladder)
     low, high = rule.get("min_size"), rule.get("max_size")
     if low is not None and high is not None and low > high:
         raise ConfigError(f"{where}: 'min_size' is larger than 'max_size'")
-    return Route(**{**rule, "argv": tuple(argv) if argv else None})
+    return Route(**{**rule, "argv": tuple(argv) if argv else None, "ladder": ladder})
+
+
+def _ladder(where: str, rule: dict[str, Any]) -> tuple[str, ...] | None:
+    """The `hls` route's ladder as argv strings; only `hls` takes one, and then no `argv`."""
+    if "ladder" not in rule:
+        return None
+    if rule["transform"] != "hls":
+        raise ConfigError(f"{where}: 'ladder' is for transform 'hls' only")
+    if "argv" in rule:
+        raise ConfigError(f"{where}: transform 'hls' takes 'ladder', not 'argv'")
+    try:
+        return ladder_argv(rule["ladder"])
+    except ValueError as err:
+        raise ConfigError(f"{where}: {err}") from err

@@ -11,11 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from conveyor.ledger.views import reason
+from conveyor_cli.media import outputs_table, probe_line
 from conveyor_cli.text import literal
 
 STATUS_STYLE = {
@@ -78,7 +79,9 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
             "progress",
             "error",
             "outcome",
+            "probe",
             "output",
+            "outputs",
             "archive",
             "metrics",
             "version_id",
@@ -97,7 +100,7 @@ def versions(rows: Sequence[Mapping[str, Any]], console: Console | None = None) 
             "stopped_at",
             "updated_at",
         ):
-            if row.get(name) not in (None, "", {}):
+            if row.get(name) not in (None, "", {}, []):
                 facts.add_row(name, _fact(name, row[name], row))
         console.print(facts)
         history = grid_table(title="history")
@@ -151,9 +154,13 @@ def short(text: str | None, width: int = 12) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _fact(name: str, value: Any, row: Mapping[str, Any]) -> Text:
+def _fact(name: str, value: Any, row: Mapping[str, Any]) -> RenderableType:
     if name == "status":
         return status_text(value)
+    if name == "probe" and isinstance(value, Mapping):
+        return probe_line(value)
+    if name == "outputs" and isinstance(value, list):
+        return outputs_table(value)
     if name in ("output", "archive") and isinstance(value, Mapping):
         where = f"s3://{value.get('bucket')}/{value.get('key')}"
         version = value.get("version_id")

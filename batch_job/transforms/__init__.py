@@ -2,7 +2,8 @@
 a copy job loads no video code.
 
 Adding one: write a module with a class that has `name`, `output_template`, `content_type`,
-`check(context)` and `apply(context, sink, checked)`, and list it in `REGISTRY` below and its
+`check(context)` and `apply(context, sink, checked)` (a transform with `writes_tree = True`
+gets a batch_job.tree_upload.TreeUpload instead of a sink), and list it in `REGISTRY` below and its
 name in `conveyor.routing.TRANSFORMS`, which routes and `conveyor reprocess` are checked against
 (tests/unit/test_routing.py fails while the two differ).
 """
@@ -22,6 +23,7 @@ REGISTRY: dict[str, tuple[str, dict[str, Any]]] = {
     "command": ("command:Command", {}),
     "h264-720p": ("h264:H264", {"name": "h264-720p", "height": 720}),
     "h264-1080p": ("h264:H264", {"name": "h264-1080p", "height": 1080}),
+    "hls": ("hls:Hls", {}),
 }
 """Each transform's class, as `module:Class` in this package, and the arguments it is made with."""
 

@@ -105,18 +105,54 @@ class Probe:
     format_name: str
     duration: float | None
     width: int
+    """The coded frame's, before any rotation (what the limits and the decoder see)."""
     height: int
     has_audio: bool
     video_duration: float | None = None
     audio_duration: float | None = None
     frame_seconds: float | None = None
     """One frame of the video stream (from its average frame rate)."""
+    video_codec: str | None = None
+    pixel_format: str | None = None
+    fps: float | None = None
+    bit_rate: int | None = None
+    """The container's, in bits/s."""
+    rotation: int = 0
+    """Degrees clockwise a player turns the frame: 0, 90, 180 or 270."""
+    audio_codec: str | None = None
+    audio_channels: int | None = None
 
     def declared(self) -> float | None:
         """How long the output should be: the mapped streams (first video and audio) if they
         say, else the container (a longer subtitle or data track must not count)."""
         known = [d for d in (self.video_duration, self.audio_duration) if d]
         return max(known) if known else self.duration
+
+    @property
+    def display_width(self) -> int:
+        """The width a viewer sees: a phone's portrait clip is coded landscape, turned 90°."""
+        return self.height if self.rotation in (90, 270) else self.width
+
+    @property
+    def display_height(self) -> int:
+        return self.width if self.rotation in (90, 270) else self.height
+
+    def facts(self) -> dict[str, Any]:
+        """What the ledger records as `probe` (contract of issue 14): the source as ffprobe saw
+        it, in names a person reads without knowing ffprobe's."""
+        return {
+            "container": self.format_name,
+            "duration": self.duration,
+            "video_codec": self.video_codec,
+            "pixel_format": self.pixel_format,
+            "width": self.width,
+            "height": self.height,
+            "rotation": self.rotation,
+            "fps": self.fps,
+            "bit_rate": self.bit_rate,
+            "audio_codec": self.audio_codec if self.has_audio else None,
+            "audio_channels": self.audio_channels if self.has_audio else None,
+        }
 
 
 class Report:
@@ -297,7 +333,58 @@ def parse_probe(report: dict[str, Any]) -> Probe:
         video_duration=_seconds(video.get("duration")),
         audio_duration=_seconds(audio.get("duration")) if audio else None,
         frame_seconds=_frame_seconds(video.get("avg_frame_rate") or video.get("r_frame_rate")),
+        video_codec=_name(video.get("codec_name")),
+        pixel_format=_name(video.get("pix_fmt")),
+        fps=_rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate")),
+        bit_rate=_count(fmt.get("bit_rate")),
+        rotation=rotation(video),
+        audio_codec=_name(audio.get("codec_name")) if audio else None,
+        audio_channels=_count(audio.get("channels")) if audio else None,
     )
+
+
+def rotation(video: Mapping[str, Any]) -> int:
+    """Degrees clockwise a player turns the stream, 0/90/180/270.
+
+    ffprobe reports the display matrix's angle counter-clockwise (a phone's portrait clip says
+    -90); older files and ffprobes carry a `rotate` tag, already clockwise. Other angles round to
+    the nearest quarter turn, as players do.
+    """
+    for side in video.get("side_data_list") or []:
+        angle = _number(side.get("rotation"))
+        if side.get("side_data_type") == "Display Matrix" and angle is not None:
+            return _quarter(-angle)
+    tagged = _number((video.get("tags") or {}).get("rotate"))
+    return _quarter(tagged) if tagged is not None else 0
+
+
+def _quarter(degrees: float) -> int:
+    return round(degrees / 90.0) % 4 * 90
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: Any) -> int | None:
+    """ffprobe's bit rates and channel counts: "4400000", 2, or "N/A"."""
+    number = _number(value)
+    return int(number) if number is not None and number > 0 else None
+
+
+def _name(value: Any) -> str | None:
+    """A codec or pixel format name; ffprobe says "unknown" when it could not tell."""
+    return value if isinstance(value, str) and value and value != "unknown" else None
+
+
+def _rate(rate: Any) -> float | None:
+    """ "30000/1001" -> 29.97; "0/0" (unknown) -> None."""
+    frame = _frame_seconds(rate)
+    return round(1 / frame, 3) if frame else None
 
 
 def _seconds(value: Any) -> float | None:

@@ -26,6 +26,8 @@ PUBLIC_FIELDS = (
     "error",
     "outcome",
     "output",
+    "outputs",
+    "probe",
     "archive",
     "metrics",
     "progress",

@@ -247,3 +247,17 @@ def test_exit_codes() -> None:
     assert exit_code(EndpointConnectionError(endpoint_url="http://x")) == 75
     assert exit_code(denied) == 1
     assert exit_code(KeyError("bug")) == 1
+
+
+def test_a_tree_masters_run_names_fit_beside_any_key() -> None:
+    """The hls master carries two run names beyond its provenance: with any key length, all of
+    it stays within S3's 2 KB of user metadata (the key is dropped for its digest when needed)."""
+    from batch_job.tree_runs import METADATA_BYTES, REPLACED_METADATA, RUN_METADATA, new_run_id
+
+    run = new_run_id("k", "v")
+    for length in range(1500, 2100, 7):
+        key = "k" * length
+        original = Provenance("bucket", key, "v" * 32, "e" * 34, None, "2026-01-01T00:00:01.000Z")
+        meta = {**original.metadata(reserve=METADATA_BYTES), RUN_METADATA: run}
+        meta[REPLACED_METADATA] = run
+        assert sum(len(k) + len(v) for k, v in meta.items()) <= 2048, length
