@@ -12,6 +12,7 @@ from completion_lambda.record import record
 from conveyor import settings
 from conveyor.aws import client
 from conveyor.events.batch import parse_job_state_change
+from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
 from conveyor.manifest import ManifestReader
 
@@ -32,8 +33,16 @@ def manifests() -> ManifestReader:
     return ManifestReader(client("s3"))
 
 
+@cache
+def publisher() -> Publisher:
+    """EventBridge, for the "Object Processed" / "Object Failed" events; built once."""
+    return Publisher.from_settings(client("events"))
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
-    """One event per invocation: an error (an unreadable manifest, a ledger failure) fails only
-    this event, which Lambda retries and then sends to the failure queue (reconcile repairs)."""
+    """One event per invocation: an error (an unreadable manifest, a ledger failure, a refused
+    PutEvents) fails only this event, which Lambda retries and then sends to the failure queue
+    (reconcile repairs the ledger)."""
     change = parse_job_state_change(event)
-    return {"job_id": change.job_id, "result": record(ledger(), change, manifests()).value}
+    result = record(ledger(), change, manifests(), publisher())
+    return {"job_id": change.job_id, "result": result.value}

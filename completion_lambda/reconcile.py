@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from conveyor import settings
 from conveyor.aws import clients
 from conveyor.clock import utcnow
+from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
 from conveyor.reconcile import JOB_LOST, oldest_in_flight_seconds, reconcile
 
@@ -26,18 +27,18 @@ metrics = Metrics(namespace="Conveyor", service="conveyor-reconcile")
 
 
 @cache
-def _clients() -> tuple[Ledger, Any]:
+def _clients() -> tuple[Ledger, Any, Publisher]:
     """Built once per container, on the first invocation."""
     table = settings.require([settings.LEDGER_TABLE])[settings.LEDGER_TABLE]
-    dynamodb, batch = clients("dynamodb", "batch")
-    return Ledger(dynamodb, table), batch
+    dynamodb, batch, events = clients("dynamodb", "batch", "events")
+    return Ledger(dynamodb, table), batch, Publisher.from_settings(events)
 
 
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    ledger, batch = _clients()
+    ledger, batch, publisher = _clients()
     now = utcnow()
-    rows = reconcile(ledger, batch, now=now)
+    rows = reconcile(ledger, batch, now=now, publisher=publisher)
     for row in rows:
         if row["action"] == "updated":
             logger.warning("ledger entry reconciled from Batch", extra=row)

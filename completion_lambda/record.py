@@ -7,8 +7,10 @@ from enum import StrEnum
 from functools import cache
 
 from completion_lambda.arrays import resolve_child
+from conveyor.announce import announce
 from conveyor.aws import client
 from conveyor.events.batch import JobStateChange
+from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
 from conveyor.manifest import ManifestReader
 
@@ -26,10 +28,15 @@ class Recorded(StrEnum):
 
 
 def record(
-    ledger: Ledger, change: JobStateChange, manifests: ManifestReader | None = None
+    ledger: Ledger,
+    change: JobStateChange,
+    manifests: ManifestReader | None = None,
+    publisher: Publisher | None = None,
 ) -> Recorded:
     """Apply `change` to its version's entry. An array child's version is read from its
-    manifest with `manifests` (made from a new S3 client when not given)."""
+    manifest with `manifests` (made from a new S3 client when not given). With `publisher`, a
+    job's end is then announced on EventBridge (`conveyor.announce`), also on a retry whose
+    write was already made; a refused PutEvents raises, so the event is retried."""
     if change.is_array_parent:
         logger.info(
             "array job %s (%s) %s: its children are recorded one by one",
@@ -57,6 +64,8 @@ def record(
         change.key,
         "recorded" if applied else "stale, ignored",
     )
+    if publisher is not None:
+        announce(ledger, publisher, change)
     return Recorded.APPLIED if applied else Recorded.STALE
 
 

@@ -9,17 +9,24 @@ becomes FAILED, "job lost".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from conveyor.announce import announce
 from conveyor.clock import iso, utcnow
 from conveyor.errors import ConveyorError
 from conveyor.events.batch import DETAIL_TYPE, JobStateChange, parse_job_state_change
+from conveyor.events.publisher import Publisher
 from conveyor.ledger import transitions
 from conveyor.ledger.store import Ledger
 from conveyor.status import Status
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_OLDER_THAN = timedelta(minutes=15)
 """An entry unchanged this long is asked about; younger ones may just have an event on its way."""
@@ -120,11 +127,13 @@ def reconcile(
     older_than: timedelta = DEFAULT_OLDER_THAN,
     dry_run: bool = False,
     now: datetime | None = None,
+    publisher: Publisher | None = None,
 ) -> list[dict[str, Any]]:
     """Ask Batch about every entry in flight unchanged for `older_than`; apply what it says.
 
     Returns one row per entry asked about: `action` is "updated", "would update" (dry run) or
-    "unchanged" (the ledger already knew as much, or an event got there first).
+    "unchanged" (the ledger already knew as much, or an event got there first). With
+    `publisher`, an entry it ends is announced as the completion announces one.
     """
     moment = now or utcnow()
     entries = stale_entries(ledger, iso(moment - older_than))
@@ -144,8 +153,18 @@ def reconcile(
             action = "would update"
         else:
             action = "updated" if ledger.apply(verdict.change, current=item) else "unchanged"
+            if action == "updated" and publisher is not None:
+                _announce(ledger, publisher, verdict.change)
         rows.append(_row(item, verdict, action))
     return rows
+
+
+def _announce(ledger: Ledger, publisher: Publisher, change: JobStateChange) -> None:
+    """An event that cannot be put is logged, not raised: the other entries still get repaired."""
+    try:
+        announce(ledger, publisher, change)
+    except (ConveyorError, ClientError, BotoCoreError):
+        logger.exception("job %s ended, but its event could not be put", change.job_id)
 
 
 def oldest_in_flight_seconds(rows: Sequence[Mapping[str, Any]], now: datetime) -> int:

@@ -20,6 +20,11 @@ ROUTES = "CONVEYOR_ROUTES"
 UPLOAD_ROLE_ARN = "CONVEYOR_UPLOAD_ROLE_ARN"
 LOG_GROUP = "CONVEYOR_LOG_GROUP"
 """The worker's CloudWatch log group (optional; Batch's default is /aws/batch/job)."""
+EVENT_BUS = "CONVEYOR_EVENT_BUS"
+"""The EventBridge bus the completion puts "Object Processed" / "Object Failed" on (optional)."""
+DEFAULT_EVENT_BUS = "default"
+EVENTS_LOG_GROUP = "CONVEYOR_EVENTS_LOG_GROUP"
+"""The log group a rule copies those events to: what `conveyor events` reads."""
 USER_POOL_ID = "CONVEYOR_USER_POOL_ID"
 USER_POOL_CLIENT_ID = "CONVEYOR_USER_POOL_CLIENT_ID"
 """The Cognito user pool the web page signs people in with, and the page's app client."""
@@ -42,6 +47,7 @@ ALL = (
     ROUTES,
     UPLOAD_ROLE_ARN,
     LOG_GROUP,
+    EVENTS_LOG_GROUP,
 )
 
 

@@ -15,6 +15,7 @@ from conveyor.errors import ConveyorError
 from conveyor_cli.text import literal
 from conveyor_local import state
 from conveyor_local.provision import provision as provision_resources
+from conveyor_local.provision import provision_events
 from conveyor_local.users import add_user
 from conveyor_local.web import DEFAULT_PORT as DEFAULT_WEB_PORT
 
@@ -38,17 +39,22 @@ app.add_typer(user_app, name="user")
 @app.command()
 def provision(
     endpoint_url: Annotated[
-        str, typer.Option(help="S3, SQS and DynamoDB endpoint, e.g. a moto server.")
+        str,
+        typer.Option(help="S3, SQS, DynamoDB, EventBridge and Logs endpoint, e.g. a moto server."),
     ],
     name: Annotated[str, typer.Option(help="Prefix of every resource name.")] = "conveyor",
 ) -> None:
-    """Create the buckets, queues and ledger table, and print the settings as KEY=value lines.
+    """Create the buckets, queues, ledger table, and the rule that keeps Conveyor's events in a
+    log group (`conveyor events` reads it); print the settings as KEY=value lines.
 
     Example: [bold]conveyor local provision --endpoint-url http://127.0.0.1:5000[/]
     Running it again is harmless.
     """
-    s3, sqs, dynamodb = clients("s3", "sqs", "dynamodb", endpoint_url=endpoint_url)
+    s3, sqs, dynamodb, events, logs = clients(
+        "s3", "sqs", "dynamodb", "events", "logs", endpoint_url=endpoint_url
+    )
     created = provision_resources(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name)
+    created.update(provision_events(events=events, logs=logs, name=name))
     for key, value in created.items():
         typer.echo(f"{key}={value}")
 

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from conveyor.aws import client
 from conveyor.errors import ConveyorError
-from conveyor_cli import access, context, demo, jobs, local, operate, reconcile, upload
+from conveyor_cli import access, context, demo, events, jobs, local, operate, reconcile, upload
 from conveyor_cli.text import visible
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ app.command("reprocess")(operate.reprocess)
 app.command("sweep")(operate.sweep)
 app.command("reconcile")(reconcile.reconcile)
 app.command("logs")(operate.logs)
+app.command("events")(events.events)
 
 
 @app.callback()

@@ -12,6 +12,7 @@ from conveyor import settings
 from conveyor.aws import clients, endpoint_override
 from conveyor.durations import parse_duration
 from conveyor.errors import ConveyorError
+from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
 from conveyor.reconcile import reconcile as reconcile_entries
 from conveyor_cli.operate import DryRun, JsonFlag, _report
@@ -36,14 +37,18 @@ def reconcile(
     For each SUBMITTED, PENDING, RUNNABLE, STARTING or RUNNING entry unchanged for longer than
     --older-than, DescribeJobs' answer goes through the same rules as the job's events; a job
     Batch no longer knows becomes FAILED, "job lost". Running it again changes nothing.
+    An entry it ends gets its "Object Processed" / "Object Failed" event, as from the completion.
     """
     threshold = parse_duration(older_than)
     values = settings.require([settings.LEDGER_TABLE])
     if is_local_stack(os.environ, state.read()):
         raise ConveyorError(LOCAL_STACK)
-    dynamodb, batch = clients("dynamodb", "batch")
+    dynamodb, batch, events = clients("dynamodb", "batch", "events")
     ledger = Ledger(dynamodb, values[settings.LEDGER_TABLE])
-    rows = reconcile_entries(ledger, batch, older_than=threshold, dry_run=dry_run)
+    publisher = Publisher.from_settings(events)
+    rows = reconcile_entries(
+        ledger, batch, older_than=threshold, dry_run=dry_run, publisher=publisher
+    )
     _report(rows, as_json, "reconcile")
 
 

@@ -20,8 +20,11 @@ from conveyor.provisioning import (
     ABORT_MULTIPART_AFTER_DAYS,
     CORS_EXPOSED_HEADERS,
     CORS_METHODS,
+    EVENTS_RETENTION_DAYS,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT,
+    events_log_group,
+    events_pattern,
 )
 from conveyor.s3 import error_code
 
@@ -90,6 +93,35 @@ def provision(
         settings.STAGING_QUEUE: queue_url,
         settings.LEDGER_TABLE: names.table,
     }
+
+
+def provision_events(*, events: Any, logs: Any, name: str = "conveyor") -> dict[str, str]:
+    """The rule on the default bus copying this stack's "Object Processed" / "Object Failed"
+    events to a log group, where `conveyor events` reads them (as on AWS: infra/events.py)."""
+    names = Names.of(name)
+    group = events_log_group(name)
+    try:
+        logs.create_log_group(logGroupName=group)
+    except ClientError as err:
+        if error_code(err) != "ResourceAlreadyExistsException":
+            raise
+    logs.put_retention_policy(logGroupName=group, retentionInDays=EVENTS_RETENTION_DAYS)
+    [found] = [
+        g
+        for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+        if g["logGroupName"] == group
+    ]
+    rule = f"{name}-events"
+    events.put_rule(
+        Name=rule,
+        EventPattern=json.dumps(events_pattern(names.staging)),
+        State="ENABLED",
+        Description="Conveyor's events about this stack's files, to the events log group",
+    )
+    events.put_targets(
+        Rule=rule, Targets=[{"Id": "events-log", "Arn": found["arn"].removesuffix(":*")}]
+    )
+    return {settings.EVENTS_LOG_GROUP: group}
 
 
 def _bucket(s3: Any, bucket: str) -> None:

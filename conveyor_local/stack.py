@@ -19,6 +19,7 @@ from completion_lambda.record import record
 from conveyor import settings
 from conveyor.aws import client, clients
 from conveyor.events.batch import parse_job_state_change
+from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
 from conveyor.reconcile import DEFAULT_OLDER_THAN, reconcile
 from conveyor.routing import parse_routes
@@ -27,7 +28,7 @@ from conveyor_local.compute import provision_compute
 from conveyor_local.executor import LocalExecutor
 from conveyor_local.faults import FaultProxy, Rule
 from conveyor_local.poller import BATCH, QueuePoller
-from conveyor_local.provision import provision
+from conveyor_local.provision import provision, provision_events
 from conveyor_local.server import MotoServer, listen
 from conveyor_local.users import provision_users
 from conveyor_local.web.app import local_web_app
@@ -118,11 +119,12 @@ def start(
     server.start()
     os.environ.update({"AWS_ENDPOINT_URL": server.endpoint, **CREDENTIALS})
     configure_moto(server.endpoint)
-    s3, sqs, dynamodb, batch, iam, cognito = clients(
-        "s3", "sqs", "dynamodb", "batch", "iam", "cognito-idp"
+    s3, sqs, dynamodb, batch, iam, cognito, events, logs = clients(
+        "s3", "sqs", "dynamodb", "batch", "iam", "cognito-idp", "events", "logs"
     )
     origins = (web.origin,) if web is not None else ()
     created = provision(s3=s3, sqs=sqs, dynamodb=dynamodb, name=name, web_origins=origins)
+    created.update(provision_events(events=events, logs=logs, name=name))
     created.update(provision_compute(batch=batch, iam=iam, name=name))
     created.update(provision_users(cognito, name=name))
     endpoint = proxy.start().url if proxy is not None else server.endpoint
@@ -136,9 +138,10 @@ def start(
     # The runtimes' own services, built from this environment as their Lambdas build them.
     trigger = build_trigger()
     ledger = Ledger(dynamodb, created[settings.LEDGER_TABLE])
+    publisher = Publisher.from_settings(client("events"))
 
     def deliver(event: dict[str, Any]) -> None:
-        record(ledger, parse_job_state_change(event))
+        record(ledger, parse_job_state_change(event), publisher=publisher)
         if observe:
             observe(event)
 
@@ -198,6 +201,7 @@ def _fault_proxy(upstream: str, rules: Sequence[Rule], port: int) -> FaultProxy:
 
 def _loop(stack: LocalStack) -> None:
     ledger = Ledger(client("dynamodb"), stack.settings[settings.LEDGER_TABLE])
+    publisher = Publisher.from_settings(client("events"))
     next_reconcile = time.monotonic() + RECONCILE_SECONDS
     while not stack.stopped.is_set():
         try:
@@ -207,16 +211,18 @@ def _loop(stack: LocalStack) -> None:
             stack.executor.poll()
             if time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + RECONCILE_SECONDS
-                _reconcile(ledger, stack.executor)
+                _reconcile(ledger, stack.executor, publisher)
         except Exception:
             logger.exception("local stack loop")
         stack.stopped.wait(POLL_SECONDS)
 
 
-def _reconcile(ledger: Ledger, executor: LocalExecutor) -> None:
+def _reconcile(ledger: Ledger, executor: LocalExecutor, publisher: Publisher) -> None:
     """Entries whose events were lost, put right from the executor's view of its jobs: moto's
-    own Batch would call every job SUCCEEDED. Runs after `executor.poll`, so it knows every job."""
-    for row in reconcile(ledger, executor, older_than=RECONCILE_OLDER_THAN):
+    own Batch would call every job SUCCEEDED. Runs after `executor.poll`, so it knows every job;
+    an entry it ends is announced as the completion announces one."""
+    rows = reconcile(ledger, executor, older_than=RECONCILE_OLDER_THAN, publisher=publisher)
+    for row in rows:
         if row["action"] == "updated":
             logger.warning(
                 "reconciled %s (job %s): %s -> %s %s",

@@ -156,6 +156,15 @@ RESOURCE_SUPPRESSIONS: dict[str, list[tuple[str, str, list[str | RegexAppliesTo]
     ],
 }
 """Construct path under the stack -> (rule, reason, the findings it covers or None for all)."""
+
+WEBHOOK_DLQ = (
+    "This queue is itself the webhook target's dead-letter queue: events EventBridge could not "
+    "deliver to the receiver after its retries wait here for a person."
+)
+WHEN_PRESENT: dict[str, list[tuple[str, str, list[RegexAppliesTo | str] | None]]] = {
+    "Events/WebhookDlq/Resource": [("AwsSolutions-SQS3", WEBHOOK_DLQ, None)],
+}
+"""Like RESOURCE_SUPPRESSIONS, for resources only some contexts make (`-c webhook_url=...`)."""
 CHECKOV_SKIPS: dict[str, list[tuple[str, str]]] = {
     "Web/Page/Distribution/Resource": [
         ("CKV_AWS_68", NO_WAF),
@@ -168,7 +177,9 @@ CHECKOV_SKIPS: dict[str, list[tuple[str, str]]] = {
 
 def suppress(stack: Stack) -> None:
     """Attach each accepted finding to its own resource (never `add_stack_suppressions`)."""
-    for path, rules in RESOURCE_SUPPRESSIONS.items():
+    present = {child.node.path for child in stack.node.find_all()}
+    optional = {p: r for p, r in WHEN_PRESENT.items() if f"{stack.stack_name}/{p}" in present}
+    for path, rules in {**RESOURCE_SUPPRESSIONS, **optional}.items():
         NagSuppressions.add_resource_suppressions_by_path(
             stack,
             f"/{stack.stack_name}/{path}",

@@ -14,6 +14,7 @@ from conveyor import settings
 from conveyor.operations import MAX_CHAINED_SESSION
 from conveyor.routing import parse_routes
 from infra.compute import Compute
+from infra.events import ConveyorEvents, default_bus_arn, webhook_url
 from infra.functions import Functions
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
@@ -145,11 +146,23 @@ class ConveyorStack(Stack):
                 ],
             )
         )
+        conveyor_events = ConveyorEvents(
+            self,
+            "Events",
+            staging=storage.staging,
+            retention=retention,
+            webhook=webhook_url(ctx("webhook_url")),  # not https: the synth fails, saying so
+            webhook_secret_arn=ctx("webhook_secret_arn") or None,
+            webhook_auth=ctx("webhook_auth") or None,
+            webhook_header=ctx("webhook_header") or None,
+        )
+        # The one event per file that ends: put on the default bus, nowhere else.
+        put_events = statement(["events:PutEvents"], [default_bus_arn(self)])
         functions.completion.role.attach_inline_policy(  # type: ignore[union-attr]
             iam.Policy(
                 self,
                 "CompletionPolicy",
-                statements=[ledger_write(table), manifests_read(storage.archive)],
+                statements=[ledger_write(table), manifests_read(storage.archive), put_events],
             )
         )
         # Attach to the operators' own role: bulk resubmission writes its manifests here.
@@ -167,6 +180,7 @@ class ConveyorStack(Stack):
                     ledger_status_query(table),
                     ledger_write(table),
                     statement(["batch:DescribeJobs"], ["*"]),  # no resource-level permissions
+                    put_events,  # an entry it ends is announced as the completion does
                 ],
             )
         )
@@ -214,6 +228,7 @@ class ConveyorStack(Stack):
             settings.JOB_DEFINITION: compute.job_definition.job_definition_arn,
             settings.UPLOAD_ROLE_ARN: upload_role.role_arn,
             settings.LOG_GROUP: compute.log_group.log_group_name,
+            settings.EVENTS_LOG_GROUP: conveyor_events.log_group.log_group_name,
             settings.USER_POOL_ID: web.auth.pool.user_pool_id,
             settings.USER_POOL_CLIENT_ID: web.auth.client.user_pool_client_id,
             settings.WEB_ORIGIN: web.origin,

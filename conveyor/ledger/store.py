@@ -222,6 +222,29 @@ class Ledger:
             raise
         return True
 
+    def mark(
+        self, key: Mapping[str, str], job_id: str, status: str, field: str, value: str
+    ) -> bool:
+        """Set `field` to `value` on the item while it is still `job_id`'s in `status`; False when
+        it is not (a newer job took the version over). `revision` moves, so a writer that read
+        the item before cannot put it back without the mark; `updated_at` stays (no new state)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_serialize(_key_of(key)),
+                UpdateExpression="SET #field = :value, revision = revision + :one",
+                ConditionExpression="job_id = :job AND #status = :status",
+                ExpressionAttributeNames={"#field": field, "#status": "status"},
+                ExpressionAttributeValues=_serialize(
+                    {":value": value, ":one": 1, ":job": job_id, ":status": status}
+                ),
+            )
+        except ClientError as err:
+            if error_code(err) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # --- batched writes (bulk resubmission: conveyor.bulk) -------------------------------------
 
     def claim_failed_many(

@@ -193,7 +193,7 @@ def test_the_state_change_rules_hear_every_queue_routes_name(
     patterns = [
         r["Properties"]["EventPattern"]
         for r in only(template, "AWS::Events::Rule").values()
-        if "EventPattern" in r["Properties"]
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.batch"]
     ]
     assert len(patterns) == 2  # the completion Lambda's rule, the failed jobs' rule
     for pattern in patterns:

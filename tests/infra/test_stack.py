@@ -236,6 +236,20 @@ def test_reconcile_runs_every_15_minutes_with_only_what_it_needs(
         "dynamodb:PutItem": table_arn,
         "dynamodb:UpdateItem": table_arn,
         "batch:DescribeJobs": "*",
+        "events:PutEvents": {  # announcing an entry it ends: the default bus only
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":events:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":event-bus/default",
+                ],
+            ]
+        },
     }
     environment = resources(template, "AWS::Lambda::Function")[reconcile]["Properties"]
     assert "CONVEYOR_LEDGER_TABLE" in environment["Environment"]["Variables"]

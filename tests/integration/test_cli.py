@@ -138,6 +138,7 @@ def test_local_provision_prints_settings_and_is_repeatable(moto_endpoint: str) -
         "CONVEYOR_OUTPUT_BUCKET": "cli-provisioned-output",
         "CONVEYOR_STAGING_QUEUE": settings["CONVEYOR_STAGING_QUEUE"],
         "CONVEYOR_LEDGER_TABLE": "cli-provisioned-ledger",
+        "CONVEYOR_EVENTS_LOG_GROUP": "/conveyor/cli-provisioned/events",
     }
     assert settings["CONVEYOR_STAGING_QUEUE"].endswith("/cli-provisioned-staging-events")
     bad = conveyor("local", "provision", "--endpoint-url", moto_endpoint, "--name", "Bad_Name")
