@@ -21,7 +21,7 @@ CHECKOV := $(VENV)/checkov/bin/checkov
 AWSCLI_VERSION := 1.46.3
 AWSCLI := $(VENV)/awscli/bin/aws
 
-.PHONY: install demo test lint format bench bench-upload bench-scale synth system-deps browser-deps node-check python-venv clean lock web media
+.PHONY: install demo test lint format bench bench-upload bench-scale bench-hls synth system-deps browser-deps node-check python-venv clean lock web media
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
@@ -131,6 +131,11 @@ bench: $(STAMP) $(AWSCLI) system-deps
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.burst
 	$(BIN)/python -m bench.bulk
+
+# bench/hls.py: the hls ladder through the worker against the same ffmpeg on local disk, 1 and 10
+# minutes of 1080p (peak RSS and scratch bytes sampled as it runs); about 40 minutes on 2 cores.
+bench-hls: $(STAMP) system-deps
+	$(BIN)/python -m bench.hls
 
 # Only bench/upload.py: `conveyor upload` against the AWS CLI and s5cmd.
 bench-upload: $(STAMP) $(AWSCLI)

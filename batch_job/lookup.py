@@ -55,4 +55,5 @@ def find_output(s3: Any, bucket: str, key: str) -> plan.Output:
     # An object Conveyor did not write has no provenance: ours replaces it, on the ETag condition.
     metadata = head.get("Metadata", {})
     run = {k.lower(): v for k, v in metadata.items()}.get(RUN_METADATA)
-    return plan.Output(bucket, key, Provenance.from_metadata(metadata), head["ETag"], run)
+    provenance = Provenance.from_metadata(metadata)
+    return plan.Output(bucket, key, provenance, head["ETag"], run, head.get("ContentLength"))

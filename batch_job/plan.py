@@ -14,8 +14,9 @@ from batch_job.errors import BadInput
 from batch_job.provenance import Decision, Provenance, clash_reason, decide
 from batch_job.source import Source
 from batch_job.transforms.base import Transform
+from batch_job.tree_runs import RUN_ID_LENGTH, tree_dir
 from conveyor.clock import iso
-from conveyor.naming import output_key
+from conveyor.naming import MAX_KEY_BYTES, output_key
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Output:
     """What a commit replaces (If-Match), or None when the key holds nothing (If-None-Match)."""
     run: str | None = None
     """For a tree output (`hls`): the run directory the master references (batch_job.tree_runs)."""
+    size: int | None = None
+    """What it holds, in bytes (None when it holds nothing)."""
 
     @property
     def uri(self) -> str:
@@ -62,9 +65,28 @@ def refuse_empty(source: Source) -> None:
 
 
 def output_name(job: Job, source: Source, transform: Transform[Any]) -> str:
-    """Where the output goes: the job's template, else the transform's default."""
+    """Where the output goes: the job's template, else the transform's default; a tree's master
+    must leave room for the keys of its run (refuse_no_room)."""
     template = job.spec.output_template or transform.output_template
-    return output_key(source.key, template, transform.name, source.version_id)
+    key = output_key(source.key, template, transform.name, source.version_id)
+    longest = getattr(transform, "longest_object", None)
+    if longest is not None:
+        refuse_no_room(key, longest)
+    return key
+
+
+def refuse_no_room(master_key: str, longest_object: str) -> None:
+    """A tree's objects live deeper than its master (`<master folder><run id>/<longest_object>`):
+    refused before anything is written, rather than failing on S3's key limit mid-run."""
+    folder = tree_dir(master_key)
+    deepest = len(folder.encode()) + RUN_ID_LENGTH + 1 + len(longest_object.encode())
+    if deepest > MAX_KEY_BYTES:
+        raise BadInput(
+            f"output key {master_key[:80]!r}... leaves no room for its run: its folder "
+            f"({len(folder.encode())} bytes) plus '<run id>/{longest_object}' makes "
+            f"{deepest}-byte keys, more than S3's {MAX_KEY_BYTES}; shorten the source key "
+            "or the route's output template"
+        )
 
 
 def plan(
@@ -126,7 +148,8 @@ def facts(
 ) -> dict[str, Any]:
     """What the ledger gets once the original is archived and gone from staging: the outcome,
     the output (unless superseded: a newer upload's job owns it), the archive copy, the metrics,
-    and every object this job wrote (`outputs`: the file, or a tree's master, playlists...)."""
+    and every object this job wrote (`outputs`: the file, or a tree's master, playlists...), or,
+    already written by an earlier run of this version, every object of that run's that stands."""
     recorded: dict[str, Any] = {
         "outcome": "written" if decision is Decision.WRITE else decision.value,
         "archive": archive_fact(archived),
@@ -139,7 +162,7 @@ def facts(
     }
     if decision is not Decision.SUPERSEDED:
         recorded["output"] = {"bucket": output.bucket, "key": output.key}
-    if decision is Decision.WRITE and outputs:
+    if decision in (Decision.WRITE, Decision.ALREADY_WRITTEN) and outputs:
         recorded["outputs"] = outputs
     return recorded
 

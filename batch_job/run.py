@@ -20,8 +20,10 @@ from batch_job.errors import BadInput
 from batch_job.ledger_progress import LedgerProgress
 from batch_job.lookup import look
 from batch_job.progress import Progress
+from batch_job.provenance import Decision
 from batch_job.record import Recorder
 from batch_job.source import locate
+from batch_job.standing import standing_outputs
 from batch_job.steps import AfterStep, Step, no_faults, record, write_output_and_archive
 from batch_job.tree_runs import tidy
 from conveyor.ledger.store import Ledger
@@ -68,12 +70,12 @@ def run(
                 )
             after_step(Step.ARCHIVED)
             metrics = progress.snapshot()
+        decision, outputs = written.decision, written.outputs
+        if decision is Decision.ALREADY_WRITTEN:
+            outputs = standing_outputs(s3, chosen)  # read while staging still has the version
         delete_original(s3, source)
         after_step(Step.DELETED)
-        decision = written.decision
-        facts = plan.facts(
-            decision, source, chosen.output, written.archived, metrics, written.outputs
-        )
+        facts = plan.facts(decision, source, chosen.output, written.archived, metrics, outputs)
         record(recorder, decision, facts)
         after_step(Step.RECORDED)
     except BadInput as err:

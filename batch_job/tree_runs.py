@@ -65,11 +65,16 @@ def tidy(s3: Any, bucket: str, master_key: str, source_key: str, version: str) -
     """Remove what doomed_runs names, as the master stands now; returns the runs removed."""
     head = head_or_none(s3, Bucket=bucket, Key=master_key)
     metadata = {k.lower(): v for k, v in (head or {}).get("Metadata", {}).items()}
+    ours = version_prefix(source_key, version)
+    replaced = metadata.get(REPLACED_METADATA)
+    # Only this version's runs are listed (a folder may hold many videos' runs); the replaced
+    # run is named on the master.
+    runs = list_runs(s3, bucket, tree_dir(master_key), ours)
     doomed = doomed_runs(
-        list_runs(s3, bucket, tree_dir(master_key)),
-        ours=version_prefix(source_key, version),
+        [*runs, *([replaced] if replaced and RUN_ID.fullmatch(replaced) else [])],
+        ours=ours,
         current=metadata.get(RUN_METADATA),
-        replaced=metadata.get(REPLACED_METADATA),
+        replaced=replaced,
     )
     for run in sorted(doomed):
         removed = delete_prefix(s3, bucket, tree_dir(master_key) + run + "/")
@@ -77,11 +82,11 @@ def tidy(s3: Any, bucket: str, master_key: str, source_key: str, version: str) -
     return doomed
 
 
-def list_runs(s3: Any, bucket: str, folder: str) -> list[str]:
-    """The run directories in `folder`."""
+def list_runs(s3: Any, bucket: str, folder: str, starting: str = "") -> list[str]:
+    """The run directories in `folder` whose names start with `starting`."""
     runs = []
     for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=folder, Delimiter="/"
+        Bucket=bucket, Prefix=folder + starting, Delimiter="/"
     ):
         for common in page.get("CommonPrefixes", []):
             name = common["Prefix"][len(folder) :].rstrip("/")

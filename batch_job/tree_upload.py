@@ -17,9 +17,14 @@ from batch_job.errors import BadInput
 from batch_job.limits import MAX_OUTPUT_BYTES
 from batch_job.tree_runs import REPLACED_METADATA, RUN_METADATA, delete_prefix, tree_dir
 from batch_job.upload import CHECKSUM, OutputConflict
-from conveyor.s3 import PRECONDITION_FAILED, error_code
+from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
 
 logger = logging.getLogger(__name__)
+
+MASTER_CACHE = "no-cache"
+"""The master changes when a newer upload replaces it: caches (a CDN, a player) ask again."""
+RUN_CACHE = "max-age=31536000, immutable"
+"""A run's objects never change (each run has a directory of its own): cache them for good."""
 
 
 class TreeUpload:
@@ -57,6 +62,8 @@ class TreeUpload:
         self.replaced_run: str | None = None
         """The run the master we replace references (set before each commit attempt)."""
         self.committed = False
+        self._attempted = False
+        """A master put was sent: it may have landed even if no answer came back."""
 
     def __enter__(self) -> TreeUpload:
         return self
@@ -79,6 +86,7 @@ class TreeUpload:
             Key=key,
             Body=body,
             ContentType=content_type,
+            CacheControl=RUN_CACHE,
             ChecksumAlgorithm=CHECKSUM,
         )
         self._on_written(len(body))
@@ -103,12 +111,14 @@ class TreeUpload:
         metadata = {**self._metadata, RUN_METADATA: self.run_id}
         if self.replaced_run and self.replaced_run != self.run_id:
             metadata[REPLACED_METADATA] = self.replaced_run
+        self._attempted = True
         try:
             response = self._s3.put_object(
                 Bucket=self.bucket,
                 Key=self.key,
                 Body=self._master,
                 ContentType=self._content_type,
+                CacheControl=MASTER_CACHE,
                 Metadata=metadata,
                 ChecksumAlgorithm=CHECKSUM,
                 **condition,
@@ -131,7 +141,15 @@ class TreeUpload:
         self.outputs.insert(0, {**master, "bytes": len(self._master)})
 
     def abort(self) -> None:
-        """Delete this run's objects; best effort (what stays, this version's re-run removes)."""
+        """Delete this run's objects; best effort (what stays, this version's re-run removes).
+
+        Not when a master put was sent and the master now names this run, or nobody can tell:
+        a put whose answer was lost may have landed, and its run must then stay."""
+        if self._attempted and not self._surely_not_ours():
+            logger.warning(
+                "run %s may be the master's (its put went unanswered): kept", self.run_id
+            )
+            return
         try:
             removed = delete_prefix(self._s3, self.bucket, self.prefix)
         except Exception as err:  # the job's own error matters more
@@ -139,3 +157,13 @@ class TreeUpload:
             return
         if removed:
             logger.info("removed %d object(s) of uncommitted run %s", removed, self.run_id)
+
+    def _surely_not_ours(self) -> bool:
+        """Whether the master, as it stands, names another run (or nothing)."""
+        try:
+            head = head_or_none(self._s3, Bucket=self.bucket, Key=self.key)
+        except Exception as err:  # cannot tell: keep the run, a re-run tidies it
+            logger.warning("could not read the master back: %s", err)
+            return False
+        metadata = {k.lower(): v for k, v in (head or {}).get("Metadata", {}).items()}
+        return metadata.get(RUN_METADATA) != self.run_id

@@ -82,6 +82,38 @@ def timed(argv: Sequence[str], env: dict[str, str], *, shell: bool = False) -> t
     return float(elapsed), int(rss)
 
 
+def local_input(argv: list[str]) -> list[str]:
+    """The worker's ffmpeg argv, made to read a local file: http's reconnect options (a file
+    input refuses them) dropped, the file protocol allowed instead of the URL's."""
+    from batch_job.transforms.ffmpeg import RECONNECT
+
+    argv = list(argv)
+    start = argv.index(RECONNECT[0])
+    del argv[start : start + len(RECONNECT)]
+    argv[argv.index("-protocol_whitelist") + 1] = "file"
+    return argv
+
+
+def worker_argv(stack: LocalStack, key: str, transform: str) -> list[str]:
+    """`python -m batch_job` for the version of `key` in staging, as Batch would run it."""
+    head = stack.s3.head_object(Bucket=stack.bucket("staging"), Key=key)
+    return [
+        sys.executable,
+        "-m",
+        "batch_job",
+        "--bucket",
+        stack.bucket("staging"),
+        "--key",
+        key,
+        "--version-id",
+        head["VersionId"],
+        "--etag",
+        head["ETag"].strip('"'),
+        "--transform",
+        transform,
+    ]
+
+
 class LocalStack:
     """A moto server on 127.0.0.1 in a child process, with Conveyor's resources provisioned."""
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import LocalStack, MiB, random_file, table, timed
+from bench.harness import LocalStack, MiB, local_input, random_file, table, timed, worker_argv
 
 PY = sys.executable
 
@@ -94,22 +94,7 @@ def run_copy_benchmark(stack: LocalStack, path: str, size: int, repeat: int) -> 
 
 
 def worker(stack: LocalStack, key: str, transform: str) -> tuple[float, int]:
-    head = stack.s3.head_object(Bucket=stack.bucket("staging"), Key=key)
-    argv = [
-        PY,
-        "-m",
-        "batch_job",
-        "--bucket",
-        stack.bucket("staging"),
-        "--key",
-        key,
-        "--version-id",
-        head["VersionId"],
-        "--etag",
-        head["ETag"].strip('"'),
-        "--transform",
-        transform,
-    ]
+    argv = worker_argv(stack, key, transform)
     return timed(argv, {**stack.env, "CONVEYOR_PROGRESS_SECONDS": "30"})
 
 
@@ -144,8 +129,7 @@ def run_ffmpeg_benchmark(
     source = make_video(
         folder / f"source-{seconds}.mp4", width=1920, height=1080, seconds=seconds, faststart=False
     )
-    local = ffmpeg_args(Profile(height=720), str(source))
-    local = [a if a != "http,https,tcp,tls" else "file" for a in local]
+    local = local_input(ffmpeg_args(Profile(height=720), str(source)))
     local[-1] = str(folder / "local-out.mp4")
     local[local.index("-progress") : local.index("-progress") + 2] = []
     staging, archive = stack.bucket("staging"), stack.bucket("archive")

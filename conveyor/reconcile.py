@@ -4,7 +4,8 @@ EventBridge and the completion Lambda can each drop an event after their retries
 says RUNNING for a job long finished. Reconciling asks Batch (DescribeJobs) about every entry that
 has not moved for a while and applies its answer through the same transition rules as the events,
 so it can only move an entry forward, and a second run changes nothing. A job Batch no longer knows
-becomes FAILED, "job lost".
+becomes FAILED, "job lost". With a publisher, it also announces recent ends whose event was never
+put (PutEvents failing through all of the completion's retries): else nothing would ever again.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from conveyor.announce import announce
+from conveyor.announce import ANNOUNCE_WINDOW, announce_end, unannounced
 from conveyor.clock import iso, utcnow
 from conveyor.errors import ConveyorError
 from conveyor.events.batch import DETAIL_TYPE, JobStateChange, parse_job_state_change
 from conveyor.events.publisher import Publisher
 from conveyor.ledger import transitions
 from conveyor.ledger.store import Ledger
-from conveyor.status import Status
+from conveyor.status import TERMINAL, Status
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,12 @@ BATCH_MEMORY = timedelta(days=7)
 the client's region or endpoint, and they must still end "job lost"."""
 OPEN = (Status.SUBMITTED, Status.PENDING, Status.RUNNABLE, Status.STARTING, Status.RUNNING)
 """The statuses of a job still in flight: the only ones an event can still be missing for."""
+
+ANNOUNCED = "announced"
+WOULD_ANNOUNCE = "would announce"
+NOT_ANNOUNCED = "announce failed"
+"""What reconcile did with an end whose event was never put: announced it now, would (dry run),
+or failed again (the next run tries again)."""
 
 Item = Mapping[str, Any]
 
@@ -128,12 +135,15 @@ def reconcile(
     dry_run: bool = False,
     now: datetime | None = None,
     publisher: Publisher | None = None,
+    announce_window: timedelta = ANNOUNCE_WINDOW,
 ) -> list[dict[str, Any]]:
     """Ask Batch about every entry in flight unchanged for `older_than`; apply what it says.
 
     Returns one row per entry asked about: `action` is "updated", "would update" (dry run) or
     "unchanged" (the ledger already knew as much, or an event got there first). With
-    `publisher`, an entry it ends is announced as the completion announces one.
+    `publisher`, an entry it ends is announced as the completion announces one, and so is every
+    end of the last `announce_window` (and older than `older_than`) never announced: one row
+    each, "announced", "would announce" (dry run) or "announce failed".
     """
     moment = now or utcnow()
     entries = stale_entries(ledger, iso(moment - older_than))
@@ -153,18 +163,49 @@ def reconcile(
             action = "would update"
         else:
             action = "updated" if ledger.apply(verdict.change, current=item) else "unchanged"
-            if action == "updated" and publisher is not None:
-                _announce(ledger, publisher, verdict.change)
+            ending = verdict.change.status in TERMINAL
+            if action == "updated" and ending and publisher is not None:
+                _announce(ledger, publisher, item, verdict.change.job_id)
         rows.append(_row(item, verdict, action))
+    if publisher is not None:
+        since, cutoff = iso(moment - announce_window), iso(moment - older_than)
+        repaired = {str(row["job_id"]) for row in rows}
+        ends = [e for e in unannounced(ledger, since, cutoff) if str(e["job_id"]) not in repaired]
+        rows.extend(_announced(ledger, publisher, end, dry_run) for end in ends)
     return rows
 
 
-def _announce(ledger: Ledger, publisher: Publisher, change: JobStateChange) -> None:
-    """An event that cannot be put is logged, not raised: the other entries still get repaired."""
+def _announced(ledger: Ledger, publisher: Publisher, end: Item, dry_run: bool) -> dict[str, Any]:
+    """The row of an end never announced, announcing it unless `dry_run`."""
+    put, failure = (False, None) if dry_run else _announce(ledger, publisher, end, end["job_id"])
+    if dry_run:
+        action = WOULD_ANNOUNCE
+    else:  # not put, no failure: someone else announced it since the index was read
+        action = NOT_ANNOUNCED if failure else ANNOUNCED if put else "unchanged"
+    return {
+        "key": end["object_key"],
+        "version_id": end.get("version_id"),
+        "job_id": end["job_id"],
+        "updated_at": end["updated_at"],
+        "ledger_status": end["status"],
+        "batch_status": None,
+        "action": action,
+        "new_status": None,
+        "reason": failure or "",
+    }
+
+
+def _announce(
+    ledger: Ledger, publisher: Publisher, key: Item, job_id: str
+) -> tuple[bool, str | None]:
+    """Announce job `job_id`'s end on the version `key` (an item) names: whether this call put
+    it, and why it failed. An event that cannot be put is logged, not raised: the other entries
+    still get repaired, and the next run tries it again."""
     try:
-        announce(ledger, publisher, change)
-    except (ConveyorError, ClientError, BotoCoreError):
-        logger.exception("job %s ended, but its event could not be put", change.job_id)
+        return announce_end(ledger, publisher, key, job_id), None
+    except (ConveyorError, ClientError, BotoCoreError) as err:
+        logger.exception("job %s ended, but its event could not be put", job_id)
+        return False, str(err) or type(err).__name__
 
 
 def oldest_in_flight_seconds(rows: Sequence[Mapping[str, Any]], now: datetime) -> int:

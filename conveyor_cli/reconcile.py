@@ -37,7 +37,9 @@ def reconcile(
     For each SUBMITTED, PENDING, RUNNABLE, STARTING or RUNNING entry unchanged for longer than
     --older-than, DescribeJobs' answer goes through the same rules as the job's events; a job
     Batch no longer knows becomes FAILED, "job lost". Running it again changes nothing.
-    An entry it ends gets its "Object Processed" / "Object Failed" event, as from the completion.
+    An entry it ends gets its "Object Processed" / "Object Failed" event, as from the completion,
+    and so does every end of the last 24 hours (older than --older-than) whose event was never
+    put: action "announced" ("would announce" with --dry-run).
     """
     threshold = parse_duration(older_than)
     values = settings.require([settings.LEDGER_TABLE])

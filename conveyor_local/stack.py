@@ -21,7 +21,7 @@ from conveyor.aws import client, clients
 from conveyor.events.batch import parse_job_state_change
 from conveyor.events.publisher import Publisher
 from conveyor.ledger.store import Ledger
-from conveyor.reconcile import DEFAULT_OLDER_THAN, reconcile
+from conveyor.reconcile import ANNOUNCED, DEFAULT_OLDER_THAN, reconcile
 from conveyor.routing import parse_routes
 from conveyor_local import state
 from conveyor_local.compute import provision_compute
@@ -220,10 +220,15 @@ def _loop(stack: LocalStack) -> None:
 def _reconcile(ledger: Ledger, executor: LocalExecutor, publisher: Publisher) -> None:
     """Entries whose events were lost, put right from the executor's view of its jobs: moto's
     own Batch would call every job SUCCEEDED. Runs after `executor.poll`, so it knows every job;
-    an entry it ends is announced as the completion announces one."""
+    an entry it ends is announced as the completion announces one, and so is an end of the last
+    day whose event was never put."""
     rows = reconcile(ledger, executor, older_than=RECONCILE_OLDER_THAN, publisher=publisher)
     for row in rows:
-        if row["action"] == "updated":
+        if row["action"] == ANNOUNCED:
+            logger.warning(
+                "announced %s (job %s): %s", row["key"], row["job_id"], row["ledger_status"]
+            )
+        elif row["action"] == "updated":
             logger.warning(
                 "reconciled %s (job %s): %s -> %s %s",
                 row["key"],

@@ -20,6 +20,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from conveyor.errors import ConfigError
+from conveyor.events.outcome import SOURCE
 from conveyor.provisioning import events_log_group, events_pattern
 from infra.queueing import dead_letter_queue
 
@@ -40,6 +41,16 @@ def default_bus_arn(scope: Construct) -> str:
         resource="event-bus",
         resource_name="default",
         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+
+
+def put_conveyor_events(scope: Construct) -> iam.PolicyStatement:
+    """events:PutEvents on the default bus, of Conveyor's own events only: a role holding it
+    cannot pass its events off as another service's (`events:source` is the entry's Source)."""
+    return iam.PolicyStatement(
+        actions=["events:PutEvents"],
+        resources=[default_bus_arn(scope)],
+        conditions={"StringEquals": {"events:source": SOURCE}},
     )
 
 

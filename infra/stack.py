@@ -14,7 +14,7 @@ from conveyor import settings
 from conveyor.operations import MAX_CHAINED_SESSION
 from conveyor.routing import parse_routes
 from infra.compute import Compute
-from infra.events import ConveyorEvents, default_bus_arn, webhook_url
+from infra.events import ConveyorEvents, put_conveyor_events, webhook_url
 from infra.functions import Functions
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
@@ -157,7 +157,7 @@ class ConveyorStack(Stack):
             webhook_header=ctx("webhook_header") or None,
         )
         # The one event per file that ends: put on the default bus, nowhere else.
-        put_events = statement(["events:PutEvents"], [default_bus_arn(self)])
+        put_events = put_conveyor_events(self)
         functions.completion.role.attach_inline_policy(  # type: ignore[union-attr]
             iam.Policy(
                 self,

@@ -58,6 +58,9 @@ NETWORK_TROUBLE = (
 """ffmpeg messages that mean the fetch failed, not the media: worth a retry. A 403 is a URL whose
 signing credentials expired (a role's last at most a few hours) when ffmpeg seeks late in a long
 run; the retry signs a new one."""
+HOST_TROUBLE = ("No space left on device", "Cannot allocate memory")
+"""The worker's machine, not the media: a full scratch disk (hls writes segments there before
+they leave for S3), memory exhausted. Worth a retry, perhaps on another host."""
 CHANGED = "Server returned 4XX Client Error, but not one of 40{0,1,3,4}"
 """How ffmpeg reports 412 Precondition Failed: the signed If-Match no longer matches, so the key
 holds other bytes now. A retry finds the version gone (and archived, or lost) and says which."""
@@ -121,6 +124,9 @@ class Probe:
     """Degrees clockwise a player turns the frame: 0, 90, 180 or 270."""
     audio_codec: str | None = None
     audio_channels: int | None = None
+    pixel_aspect: float = 1.0
+    """The sample aspect ratio (a pixel's width over its height): 32/27 for 16:9 NTSC DV, 4/3
+    for HDV's 1440x1080; 1 for square pixels or when the file does not say."""
 
     def declared(self) -> float | None:
         """How long the output should be: the mapped streams (first video and audio) if they
@@ -130,12 +136,17 @@ class Probe:
 
     @property
     def display_width(self) -> int:
-        """The width a viewer sees: a phone's portrait clip is coded landscape, turned 90°."""
-        return self.height if self.rotation in (90, 270) else self.width
+        """The width a viewer sees: pixels stretched to their aspect (anamorphic DV, HDV), then
+        turned (a phone's portrait clip is coded landscape, turned 90°)."""
+        return self.height if self.rotation in (90, 270) else self._stretched_width
 
     @property
     def display_height(self) -> int:
-        return self.width if self.rotation in (90, 270) else self.height
+        return self._stretched_width if self.rotation in (90, 270) else self.height
+
+    @property
+    def _stretched_width(self) -> int:
+        return max(1, round(self.width * self.pixel_aspect))
 
     def facts(self) -> dict[str, Any]:
         """What the ledger records as `probe` (contract of issue 14): the source as ffprobe saw
@@ -340,7 +351,17 @@ def parse_probe(report: dict[str, Any]) -> Probe:
         rotation=rotation(video),
         audio_codec=_name(audio.get("codec_name")) if audio else None,
         audio_channels=_count(audio.get("channels")) if audio else None,
+        pixel_aspect=_aspect(video.get("sample_aspect_ratio")),
     )
+
+
+def _aspect(ratio: Any) -> float:
+    """ffprobe's `sample_aspect_ratio` ("32:27"); "0:1" (unknown), absent or absurd: square."""
+    try:
+        aspect = Fraction(str(ratio).replace(":", "/"))
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+    return float(aspect) if Fraction(1, 10) <= aspect <= 10 else 1.0
 
 
 def rotation(video: Mapping[str, Any]) -> int:
@@ -405,11 +426,20 @@ def _frame_seconds(rate: Any) -> float | None:
     return float(1 / frames) if frames > 0 else None
 
 
+def failed(returncode: int, stderr: str) -> Exception:
+    """Why ffmpeg exited non-zero: killed by a signal (the OOM killer, a stop) is no fault of
+    the input, so transient; otherwise as `classify` says."""
+    if returncode < 0:
+        return Transient(f"ffmpeg was killed by signal {-returncode}: {last_line(stderr)}")
+    return classify(f"ffmpeg failed: {last_line(stderr)}", stderr)
+
+
 def classify(message: str, stderr: str) -> Exception:
-    """Network trouble and a changed original are transient; anything else is bad input."""
+    """Network trouble, a full scratch disk and a changed original are transient; anything else
+    is bad input."""
     if CHANGED in stderr:
         return Transient(f"the original changed while it was read: {message}")
-    if any(sign in stderr for sign in NETWORK_TROUBLE):
+    if any(sign in stderr for sign in (*NETWORK_TROUBLE, *HOST_TROUBLE)):
         return Transient(message)
     return BadInput(message)
 

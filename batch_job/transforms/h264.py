@@ -39,9 +39,7 @@ class H264:
             ffmpeg.ffmpeg_args(self.profile, get.url, get.headers), sink, on_stderr=on_stderr
         )
         if finished.returncode != 0:
-            raise ffmpeg.classify(
-                f"ffmpeg failed: {ffmpeg.last_line(finished.stderr_tail)}", finished.stderr_tail
-            )
+            raise ffmpeg.failed(finished.returncode, finished.stderr_tail)
         # Raising here, before the commit, aborts the output upload and keeps the original. The
         # probe is there once ffmpeg wrote a byte (the sink waits for the check); else this waits
         # for it, and a refusal raises the probe's reason.

@@ -89,7 +89,7 @@ function image(url) {
 }
 
 async function thumbnails() {
-  const vtt = new URL(result.sessionData['com.conveyor.thumbnails'].URI, MASTER).href;
+  const vtt = new URL(result.sessionData['com.conveyor.thumbnails'].VALUE, MASTER).href;
   const track = document.createElement('track');
   track.kind = 'metadata';
   track.src = vtt;
@@ -107,7 +107,7 @@ async function thumbnails() {
     if (!(url in result.sheets)) result.sheets[url] = await image(url);
     result.cues.push({start: cue.startTime, end: cue.endTime, sheet: url, x, y, w, h});
   }
-  const poster = new URL(result.sessionData['com.conveyor.poster'].URI, MASTER).href;
+  const poster = new URL(result.sessionData['com.conveyor.poster'].VALUE, MASTER).href;
   result.poster = await image(poster);
 }
 

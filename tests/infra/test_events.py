@@ -69,15 +69,17 @@ def put_events_grants(template: Template) -> dict[str, list[Any]]:
     return found
 
 
-def test_only_the_announcers_may_put_events_and_only_on_the_default_bus(plain: Template) -> None:
+def test_only_the_announcers_may_put_events_and_only_theirs_on_the_default_bus(
+    plain: Template,
+) -> None:
     grants = put_events_grants(plain)
     assert len(grants) == 2
     assert all(name.startswith(("CompletionPolicy", "ReconcilePolicy")) for name in grants)
     for name in ("completion_lambda.handler.handler", "completion_lambda.reconcile.handler"):
         statements = role_statements(plain, function_named(plain, name))
         mine = [s for s in statements if any(a.startswith("events:") for a in actions_of(s))]
-        assert [(actions_of(s), s["Resource"]) for s in mine] == [
-            (["events:PutEvents"], DEFAULT_BUS)
+        assert [(actions_of(s), s["Resource"], s.get("Condition")) for s in mine] == [
+            (["events:PutEvents"], DEFAULT_BUS, {"StringEquals": {"events:source": "conveyor"}})
         ]
 
 

@@ -64,3 +64,13 @@ def state_change(job: dict[str, Any], status: str, **detail: Any) -> dict[str, A
             **detail,
         },
     }
+
+
+def fresh_completion_handler() -> None:
+    """Forget the completion handler's clients (ledger, manifests, publisher), built once per
+    container as on Lambda: the next call builds them on the current AWS_ENDPOINT_URL, never on
+    a proxy or server an earlier test closed."""
+    from completion_lambda import handler
+
+    for cached in (handler.ledger, handler.manifests, handler.publisher):
+        cached.cache_clear()

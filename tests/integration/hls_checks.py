@@ -67,7 +67,7 @@ def check_tree(stack: Stack, master_key: str) -> Tree:
             assert base + segment.uri in keys, segment.uri
         media[playlist.stream_info.resolution[1]] = parsed
     assert all(head["LastModified"] >= o["LastModified"] for o in keys.values())
-    data = {d.data_id: d.uri for d in master.session_data}
+    data = {d.data_id: d.value for d in master.session_data}
     assert folder + data["com.conveyor.poster"] in keys
     vtt = webvtt.from_string(read(stack, folder + data["com.conveyor.thumbnails"]).decode())
     assert vtt.captions

@@ -27,7 +27,7 @@ from conveyor.status import Status
 from conveyor_cli.main import app
 from conveyor_local.faults import fault_proxy
 from tests.conftest import Stack
-from tests.integration.helpers import all_jobs, state_change
+from tests.integration.helpers import all_jobs, fresh_completion_handler, state_change
 from tests.integration.worker import get, ledger, run_parameters, upload
 
 runner = CliRunner()
@@ -46,11 +46,9 @@ def cli(*args: str, code: int = 0) -> Any:
 
 @pytest.fixture(autouse=True)
 def fresh_handlers() -> Iterator[None]:
-    completion_handler.ledger.cache_clear()
-    completion_handler.manifests.cache_clear()
+    fresh_completion_handler()
     yield
-    completion_handler.ledger.cache_clear()
-    completion_handler.manifests.cache_clear()
+    fresh_completion_handler()
 
 
 def seed_failed(stack: Stack, count: int, prefix: str = "bulk/") -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from completion_lambda import handler as completion_handler
 from conveyor_cli.main import app
 from tests.conftest import Stack
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import deliver, jobs_by_key
 from trigger_lambda import handler as trigger_handler
 
@@ -38,7 +38,7 @@ def history(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """A ledger with one version in each of SUCCEEDED, FAILED, SUBMITTED and SKIPPED."""
     monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps([{"match": "*.mov", "transform": "copy"}]))
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
     for key in ("done/a.mov", "broken/b.mov", "waiting/c.mov", "notes/d.txt"):
         stack.s3.put_object(Bucket=stack.staging, Key=key, Body=b"x")
     assert deliver(stack, trigger_handler.handler, stack.receive_all(expected=4)) == []
@@ -57,7 +57,7 @@ def history(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     )
     yield stack
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def as_json(*args: str) -> Any:

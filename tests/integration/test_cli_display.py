@@ -21,7 +21,7 @@ from conveyor.status import Status
 from conveyor_cli.main import app
 from conveyor_cli.text import visible
 from tests.conftest import Stack
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import deliver, jobs_by_key, ledger
 from trigger_lambda import handler as trigger_handler
 
@@ -48,10 +48,10 @@ def cli(*args: str, columns: int = 200) -> Any:
 def routed(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps([{"match": "*.mov", "transform": "copy"}]))
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
     yield stack
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def arrive(stack: Stack, *keys: str) -> dict[str, list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from conveyor.aws import client
 from conveyor.errors import BadEvent
 from conveyor.ledger.store import Ledger
 from tests.conftest import Stack, load_event
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import COPY_EVERYTHING, deliver, jobs_by_key
 from trigger_lambda import handler as trigger_handler
 
@@ -22,10 +22,10 @@ from trigger_lambda import handler as trigger_handler
 def complete(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("CONVEYOR_ROUTES", COPY_EVERYTHING)
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
     yield completion_handler.handler
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def submitted_job(stack: Stack, key: str) -> dict[str, Any]:

@@ -1,15 +1,20 @@
 """The completion handler (and reconcile) put one "Object Processed" / "Object Failed" event per
-job's end on moto's EventBridge, which the stack's rule copies to its log group."""
+job's end on moto's EventBridge, which the stack's rule copies to its log group; reconcile puts
+the events of recent ends whose every PutEvents failed."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
+from typer.testing import CliRunner
 
 from completion_lambda import handler as completion_handler
+from conveyor.announce import ANNOUNCE_WINDOW
 from conveyor.aws import client
 from conveyor.clock import utcnow
 from conveyor.events import outcome
@@ -158,3 +163,86 @@ def test_reconcile_announces_what_it_ends(stack: Stack, complete: Any, group: st
     assert (event["detail"]["key"], event["detail"]["reason"]) == ("lost.mov", "job lost")
     reconcile(ledger, Forgetful(), older_than=timedelta(0), now=later, publisher=publisher)
     assert len(delivered(group)) == 1
+
+
+class Unreachable:
+    """EventBridge failing every PutEvents: the completion's every retry fails to announce."""
+
+    def put_events(self, **request: Any) -> dict[str, Any]:
+        error = {"Error": {"Code": "InternalException", "Message": "try again"}}
+        raise ClientError(error, "PutEvents")
+
+
+def reconcile_cli(*args: str) -> Any:
+    from conveyor_cli.main import app
+
+    result = CliRunner().invoke(app, ["reconcile", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout) if "--json" in args else result.stdout
+
+
+def test_reconcile_announces_an_end_whose_every_put_failed(
+    stack: Stack, complete: Any, group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marked_job = submitted_job(stack, "marked.mov")
+    complete(succeeded(marked_job), None)
+    marked = item(stack, "marked.mov")
+    assert marked[outcome.MARK] == f"SUCCEEDED {marked_job['jobId']}"
+    job = submitted_job(stack, "dropped.mov")
+    monkeypatch.setattr(completion_handler, "publisher", lambda: Publisher(Unreachable()))
+    for _ in range(3):  # the first attempt and Lambda's two retries
+        with pytest.raises(ClientError, match="InternalException"):
+            complete(succeeded(job), None)
+    dropped = item(stack, "dropped.mov")
+    assert dropped["status"] == "SUCCEEDED" and outcome.MARK not in dropped
+    assert len(delivered(group)) == 1  # marked.mov's only
+
+    ledger = Ledger(client("dynamodb"), stack.settings["CONVEYOR_LEDGER_TABLE"])
+    publisher = Publisher(client("events"))
+    # Too young (its completion may still be retrying), then too old: neither is announced.
+    assert reconcile(ledger, Forgetful(), publisher=publisher) == []
+    day_after = utcnow() + ANNOUNCE_WINDOW + timedelta(hours=1)
+    assert reconcile(ledger, Forgetful(), now=day_after, publisher=publisher) == []
+
+    [preview] = reconcile_cli("--older-than", "0s", "--dry-run", "--json")
+    assert (preview["key"], preview["action"], preview["job_id"]) == (
+        "dropped.mov",
+        "would announce",
+        job["jobId"],
+    )
+    assert (preview["ledger_status"], preview["new_status"]) == ("SUCCEEDED", None)
+    assert len(delivered(group)) == 1
+
+    [row] = reconcile_cli("--older-than", "0s", "--json")
+    assert (row["key"], row["action"], row["reason"]) == ("dropped.mov", "announced", "")
+    events = delivered(group)
+    assert len(events) == 2
+    assert [e["detail"]["job_id"] for e in events].count(job["jobId"]) == 1
+    [event] = [e for e in events if e["detail"]["key"] == "dropped.mov"]
+    assert (event["detail-type"], event["detail"]["at"]) == (
+        "Object Processed",
+        dropped["updated_at"],
+    )
+    assert item(stack, "dropped.mov")[outcome.MARK] == f"SUCCEEDED {job['jobId']}"
+    assert item(stack, "marked.mov")["revision"] == marked["revision"]  # untouched
+
+    assert "Nothing to do." in reconcile_cli("--older-than", "0s")  # a second run: nothing
+    assert len(delivered(group)) == 2
+
+
+def test_an_end_still_unannounced_is_tried_again_next_run(
+    stack: Stack, complete: Any, group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = submitted_job(stack, "stubborn.mov")
+    monkeypatch.setattr(completion_handler, "publisher", lambda: Publisher(Unreachable()))
+    with pytest.raises(ClientError):
+        complete(succeeded(job), None)
+    ledger = Ledger(client("dynamodb"), stack.settings["CONVEYOR_LEDGER_TABLE"])
+    later = utcnow() + timedelta(minutes=1)
+    args = {"older_than": timedelta(0), "now": later}
+    [row] = reconcile(ledger, Forgetful(), publisher=Publisher(Unreachable()), **args)
+    assert row["action"] == "announce failed" and "InternalException" in row["reason"]
+    assert outcome.MARK not in item(stack, "stubborn.mov")
+    [row] = reconcile(ledger, Forgetful(), publisher=Publisher(client("events")), **args)
+    assert row["action"] == "announced"
+    assert [e["detail"]["job_id"] for e in delivered(group)] == [job["jobId"]]

@@ -14,7 +14,7 @@ from conveyor.errors import ConveyorError
 from conveyor_cli import guard
 from conveyor_cli.main import app
 from tests.conftest import Stack
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import deliver, jobs_by_key
 from trigger_lambda import handler as trigger_handler
 
@@ -103,7 +103,7 @@ def test_resubmit_failed_takes_a_filter_or_all(
 ) -> None:
     monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps([{"match": "*", "transform": "copy"}]))
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
     stack.s3.put_object(Bucket=stack.staging, Key="x.bin", Body=b"x")
     deliver(stack, trigger_handler.handler, stack.receive_all(expected=1))
     [job] = jobs_by_key(stack)["x.bin"]
@@ -121,4 +121,4 @@ def test_resubmit_failed_takes_a_filter_or_all(
         assert len(jobs_by_key(stack)["x.bin"]) == 2
     finally:
         trigger_handler.trigger.cache_clear()
-        completion_handler.ledger.cache_clear()
+        fresh_completion_handler()

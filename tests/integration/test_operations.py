@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from completion_lambda import handler as completion_handler
 from conveyor_cli.main import app
 from tests.conftest import Stack
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import deliver, jobs_by_key
 from tests.integration.worker import get, ledger, run_parameters, run_worker, upload
 from trigger_lambda import handler as trigger_handler
@@ -33,11 +33,11 @@ def routes(monkeypatch: pytest.MonkeyPatch) -> Any:
     def use(rules: list[dict[str, Any]]) -> None:
         monkeypatch.setenv("CONVEYOR_ROUTES", json.dumps(rules))
         trigger_handler.trigger.cache_clear()
-        completion_handler.ledger.cache_clear()
+        fresh_completion_handler()
 
     yield use
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def batch_runs(stack: Stack, job: dict[str, Any], env: dict[str, str]) -> int:

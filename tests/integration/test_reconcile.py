@@ -29,7 +29,7 @@ from conveyor.reconcile import JOB_LOST, reconcile
 from conveyor.status import Status
 from conveyor_local import state
 from tests.conftest import Stack
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import COPY_EVERYTHING, deliver, jobs_by_key
 from trigger_lambda import handler as trigger_handler
 
@@ -52,7 +52,7 @@ def submit(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Upload keys and let the trigger submit their jobs (moto's Batch calls them SUCCEEDED)."""
     monkeypatch.setenv("CONVEYOR_ROUTES", COPY_EVERYTHING)
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
     def submitted(*keys: str) -> dict[str, dict[str, Any]]:
         for key in keys:
@@ -63,7 +63,7 @@ def submit(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     yield submitted
     trigger_handler.trigger.cache_clear()
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def ledger(stack: Stack, ago: timedelta = timedelta()) -> Ledger:
@@ -246,7 +246,7 @@ def test_scheduled_lambda_reconciles_and_prints_metrics(
         result = reconcile_lambda.handler({"source": "aws.events"}, None)
     finally:
         reconcile_lambda._clients.cache_clear()
-    assert result == {"checked": 2, "updated": 2, "lost": 1}
+    assert result == {"checked": 2, "updated": 2, "lost": 1, "announced": 0, "unannounced": 0}
     assert entry(stack, "scheduled.txt")["status"] == "SUCCEEDED"
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     [metrics] = [m for m in emf if "EntriesReconciled" in m]
@@ -306,4 +306,4 @@ def test_local_up_reconciles_from_its_executor(monkeypatch: pytest.MonkeyPatch) 
         os.environ.clear()
         os.environ.update(environ)
         trigger_handler.trigger.cache_clear()
-        completion_handler.ledger.cache_clear()
+        fresh_completion_handler()

@@ -28,7 +28,7 @@ from tests.integration.faults import (
     s3_complete_multipart,
     s3_conditional_put,
 )
-from tests.integration.helpers import state_change
+from tests.integration.helpers import fresh_completion_handler, state_change
 from tests.integration.test_trigger import COPY_EVERYTHING, jobs_by_key
 from tests.integration.worker import log_lines, open_uploads, run_worker, upload
 from trigger_lambda.config import TriggerConfig
@@ -185,10 +185,10 @@ def test_release_whose_answer_was_lost_gives_the_claim_back(
 @pytest.fixture
 def completion_via(proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The completion handler, its DynamoDB client built to go through the proxy."""
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     yield completion_handler.handler
-    completion_handler.ledger.cache_clear()
+    fresh_completion_handler()
 
 
 def test_completion_whose_answer_was_lost_is_applied(

@@ -8,6 +8,7 @@ from batch_job.errors import BadInput, Transient
 from batch_job.transforms.ffmpeg import (
     Profile,
     classify,
+    failed,
     ffmpeg_args,
     last_line,
     parse_probe,
@@ -59,6 +60,15 @@ def test_network_trouble_is_transient() -> None:
     assert isinstance(classify("m", "Server returned 503 Service Unavailable"), Transient)
     assert isinstance(classify("m", "Server returned 403 Forbidden (access denied)"), Transient)
     assert isinstance(classify("m", "Invalid data found when processing input"), BadInput)
+
+
+def test_the_host_failing_is_transient_not_bad_input() -> None:
+    """A full scratch disk or a kill (the OOM killer) says nothing about the media: a retry,
+    never a file marked bad for good."""
+    full = "[hls @ 0x1] 720p/seg_00004.m4s.tmp: No space left on device"
+    assert isinstance(classify("m", full), Transient)
+    assert isinstance(failed(-9, ""), Transient)
+    assert isinstance(failed(1, "Invalid data found when processing input"), BadInput)
 
 
 def test_error_lines_drop_presigned_queries() -> None:

@@ -73,6 +73,28 @@ def test_command_maps_audio_only_when_there_is_some() -> None:
     assert "trim=start=2.0:end=3.0" in silent[silent.index("-filter_complex") + 1]
 
 
+JPEG_MAX = 65_535
+"""Pixels a JPEG's side may have (its header holds 16 bits)."""
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "thumbnail"),
+    [(1280, 720, (160, 90)), (1080, 1920, (90, 160)), (64, 4320, (2, 160)), (4320, 64, (160, 2))],
+)
+def test_thumbnails_fit_160_square_so_sheets_stay_jpeg_sized(
+    width: int, height: int, thumbnail: tuple[int, int]
+) -> None:
+    """A 64x4320 source's thumbnails were 160x10800: a sheet of 10 rows, 108,000 pixels high."""
+    encode = command.plan_encode(
+        choose(DEFAULT_LADDER, width, height), has_audio=False, duration=60
+    )
+    s = encode.sprites
+    assert (s.width, s.height) == thumbnail
+    assert s.width * s.columns <= JPEG_MAX and s.height * s.rows <= JPEG_MAX
+    graph = command.filter_graph(encode)
+    assert f"scale={s.width}:{s.height},setsar=1,format=yuvj420p,tile=10x10" in graph
+
+
 MEDIA = """#EXTM3U
 #EXT-X-VERSION:7
 #EXT-X-TARGETDURATION:6
@@ -122,7 +144,7 @@ def test_master_playlist_text_parses_and_is_highest_first() -> None:
     ) in text
     parsed = m3u8.loads(text)
     assert [p.uri for p in parsed.playlists] == [high.uri, low.uri]
-    assert {d.data_id: d.uri for d in parsed.session_data} == {
+    assert {d.data_id: d.value for d in parsed.session_data} == {
         "com.conveyor.poster": "r-1/poster.jpg",
         "com.conveyor.thumbnails": "r-1/thumbnails.vtt",
     }

@@ -1,4 +1,5 @@
-"""The ledger's `outputs`: what a job that wrote committed, nothing for one that did not."""
+"""The ledger's `outputs`: what a job that wrote committed, or what an earlier run of its version
+committed when it finds the output already written; nothing for a superseded job."""
 
 from batch_job.plan import facts
 from batch_job.provenance import Decision
@@ -7,8 +8,8 @@ from tests.unit.test_plan import ARCHIVED, EMPTY, METRICS, source
 OUTPUTS = [{"bucket": "out", "key": "a.gz", "role": "file", "bytes": 10}]
 
 
-def test_outputs_only_when_the_job_wrote() -> None:
-    assert facts(Decision.WRITE, source(), EMPTY, ARCHIVED, METRICS, OUTPUTS)["outputs"] == OUTPUTS
-    for decision in (Decision.SUPERSEDED, Decision.ALREADY_WRITTEN):
-        assert "outputs" not in facts(decision, source(), EMPTY, ARCHIVED, METRICS, OUTPUTS)
-    assert "outputs" not in facts(Decision.WRITE, source(), EMPTY, ARCHIVED, METRICS)
+def test_outputs_when_the_job_wrote_or_found_them_written() -> None:
+    for decision in (Decision.WRITE, Decision.ALREADY_WRITTEN):
+        assert facts(decision, source(), EMPTY, ARCHIVED, METRICS, OUTPUTS)["outputs"] == OUTPUTS
+        assert "outputs" not in facts(decision, source(), EMPTY, ARCHIVED, METRICS)
+    assert "outputs" not in facts(Decision.SUPERSEDED, source(), EMPTY, ARCHIVED, METRICS, OUTPUTS)

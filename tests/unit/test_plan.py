@@ -22,6 +22,7 @@ from batch_job.plan import (
 )
 from batch_job.provenance import Decision, Provenance
 from batch_job.source import Source
+from batch_job.tree_runs import RUN_ID_LENGTH
 from conveyor.jobs import JobSpec
 from conveyor.objects import ObjectVersion
 
@@ -116,6 +117,20 @@ def test_an_empty_object_is_refused_and_the_template_names_the_output() -> None:
     assert output_name(job("{dir}/{stem}.bin"), source(), COPY) == "videos/clip.bin"
     video = transforms.get("h264-720p")
     assert output_name(job(), source(), video) == "videos/clip.mov.h264-720p.mp4"
+
+
+def test_a_tree_output_whose_run_keys_would_pass_s3s_limit_is_refused_at_plan_time() -> None:
+    """The master `<key>.hls/master.m3u8` fits S3's 1,024 bytes, yet its deepest object,
+    `<key>.hls/<run id>/4320p/seg_00000.m4s`, would not: refused before any encoding."""
+    hls = transforms.get("hls")
+    deepest = len(".hls/") + RUN_ID_LENGTH + len("/4320p/seg_00000.m4s")
+    fits = "v/" + "a" * (1024 - deepest - 2)
+    assert output_name(job(), source(key=fits), hls) == fits + ".hls/master.m3u8"
+    too_long = fits + "a"
+    assert len((too_long + ".hls/master.m3u8").encode()) <= 1024  # the master alone would fit
+    with pytest.raises(BadInput, match=r"4320p/seg_00000\.m4s.* 1025-byte keys.* 1024"):
+        output_name(job(), source(key=too_long), hls)
+    assert output_name(job(), source(key=too_long), COPY) == too_long  # one file: no run
 
 
 @pytest.mark.parametrize(

@@ -112,3 +112,29 @@ def test_unknowns_are_none() -> None:
     assert facts["pixel_format"] is None and facts["duration"] is None
     assert facts["bit_rate"] is None and facts["fps"] == 30.0  # r_frame_rate when avg is unknown
     assert (facts["audio_codec"], facts["audio_channels"]) == ("ac3", None)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "rotate", "shown"),
+    [
+        ("32:27", None, (853, 480)),  # 16:9 NTSC DV, coded 720x480
+        ("8:9", None, (640, 480)),  # 4:3 NTSC DV
+        ("32:27", "90", (480, 853)),  # stretched, then turned
+        ("1:1", None, (720, 480)),
+        ("0:1", None, (720, 480)),  # unknown: square
+        (None, None, (720, 480)),
+        ("1000:1", None, (720, 480)),  # absurd: square
+    ],
+)
+def test_the_display_size_follows_the_pixel_aspect(
+    ratio: str | None, rotate: str | None, shown: tuple[int, int]
+) -> None:
+    """Anamorphic sources (DV, HDV, broadcast MPEG-2) are shown wider than they are coded: the
+    hls ladder sizes its renditions (square pixels) from what a viewer sees."""
+    video: dict[str, Any] = {"codec_type": "video", "width": 720, "height": 480}
+    if ratio is not None:
+        video["sample_aspect_ratio"] = ratio
+    if rotate is not None:
+        video["tags"] = {"rotate": rotate}
+    found = parse_probe({"streams": [video], "format": {}})
+    assert (found.display_width, found.display_height) == shown

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol
 
 from batch_job.transforms import ffmpeg
 from batch_job.transforms.base import Context
-from batch_job.transforms.hls import command, ladder, playlists, thumbnails
+from batch_job.transforms.hls import command, ladder, outputs, playlists, thumbnails
 from batch_job.transforms.hls.stream import Streamed, stream_files
 
 MPEGURL = "application/vnd.apple.mpegurl"
@@ -39,6 +39,20 @@ class Hls:
     content_type = MPEGURL
     writes_tree = True
     """The master playlist is the output; what it references lives in a run directory."""
+    longest_object = command.LONGEST_OBJECT
+    """Its longest key within the run directory, for the key-length check at plan time."""
+
+    def describe_run(
+        self,
+        bucket: str,
+        folder: str,
+        run: str,
+        listing: Iterable[tuple[str, int]],
+        master: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """A committed run's objects as the ledger's `outputs` (hls.outputs), for a job that
+        finds its output already written."""
+        return outputs.describe_run(bucket, folder, run, listing, master)
 
     def check(self, context: Context) -> ffmpeg.Probe:
         """As for h264: ffprobe accepts the input, within the worker's limits."""
@@ -82,9 +96,7 @@ class Hls:
                 on_progress=on_progress,
             )
             if done.returncode != 0:
-                raise ffmpeg.classify(
-                    f"ffmpeg failed: {ffmpeg.last_line(done.stderr_tail)}", done.stderr_tail
-                )
+                raise ffmpeg.failed(done.returncode, done.stderr_tail)
             # ffmpeg's out_time is its furthest output's, and a sprite sheet's one frame spans
             # every thumbnail it can hold (100 intervals): what the renditions hold was encoded.
             done.report.out_seconds = encoded_seconds(root, renditions)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from batch_job.transforms import ffmpeg
 from batch_job.transforms.hls.ladder import Rendition
+from conveyor.routing import RUNG_HEIGHTS
 
 SEGMENT_SECONDS = 6
 KEYFRAME_SECONDS = 2
@@ -17,8 +18,13 @@ PLAYLIST = "index.m3u8"
 SEGMENT = "seg_%05d.m4s"
 INIT = "init.mp4"
 """ffmpeg names each rendition's `init_<n>.mp4`; the media playlist says which (EXT-X-MAP)."""
+LONGEST_OBJECT = f"{RUNG_HEIGHTS[1]}p/" + SEGMENT % 0
+"""The longest key a run holds, below its directory: the tallest rendition's segments (a source
+below every rung gets a rendition at its own, lower, height)."""
 POSTER = "poster.jpg"
 SPRITE = "sprite_%03d.jpg"
+THUMBNAIL = 160
+"""A thumbnail's longer side, in pixels."""
 THUMBNAILS = "thumbnails.vtt"
 AUDIO_BITRATE = "128k"
 PRESET = "veryfast"
@@ -60,13 +66,26 @@ def plan_encode(
     seconds = duration or 0.0
     top = renditions[0]
     interval = min(10, max(1, round(seconds / 100)))
-    thumb_height = max(2, round(160 * top.height / top.width / 2) * 2)
+    width, height = thumbnail_size(top.width, top.height)
     return Encode(
         renditions=tuple(renditions),
         has_audio=has_audio,
         poster_at=round(min(POSTER_FRACTION * seconds, POSTER_SECONDS), 3),
-        sprites=Sprites(interval=interval, width=160, height=thumb_height),
+        sprites=Sprites(interval=interval, width=width, height=height),
     )
+
+
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """A thumbnail's size: the frame's aspect within THUMBNAIL x THUMBNAIL, both even and at
+    least 2. Bounding the longer side keeps a sheet (10 x 10 of them) far inside JPEG's 65,535
+    pixels however extreme the aspect (a 64x4320 source's were 108,000 pixels high)."""
+    if width >= height:
+        return THUMBNAIL, _even(THUMBNAIL * height / width)
+    return _even(THUMBNAIL * width / height), THUMBNAIL
+
+
+def _even(size: float) -> int:
+    return max(2, round(size / 2) * 2)
 
 
 def filter_graph(encode: Encode) -> str:

@@ -95,11 +95,12 @@ class Variant:
 
 def master(variants: Sequence[Variant], *, poster: str | None, thumbnails: str | None) -> str:
     """The master playlist: every variant, highest bandwidth first, and where the poster and
-    the thumbnails' WebVTT are (EXT-X-SESSION-DATA)."""
+    the thumbnails' WebVTT are (EXT-X-SESSION-DATA, their paths as VALUE: a session data URI
+    must name JSON, RFC 8216 4.3.4.4)."""
     lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for name, uri in ((POSTER_ID, poster), (THUMBNAILS_ID, thumbnails)):
         if uri:
-            lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{name}",URI="{uri}"')
+            lines.append(f'#EXT-X-SESSION-DATA:DATA-ID="{name}",VALUE="{uri}"')
     for v in sorted(variants, key=lambda v: -v.bandwidth):
         codecs = f"{v.video_codec},{AUDIO_CODEC}" if v.has_audio else v.video_codec
         attributes = [
