@@ -47,7 +47,8 @@ def operator_manifests(archive: s3.IBucket) -> iam.PolicyDocument:
 def worker_policy(
     *, staging: s3.IBucket, archive: s3.IBucket, output: s3.IBucket, table: dynamodb.ITableV2
 ) -> iam.PolicyDocument:
-    """Read and delete originals, write archive copies and outputs, note facts in the ledger."""
+    """Read and delete originals, write archive copies and outputs (and remove an hls job's
+    unreferenced runs), note facts in the ledger."""
     return iam.PolicyDocument(
         statements=[
             statement(
@@ -74,6 +75,9 @@ def worker_policy(
                 ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"],
                 [archive.bucket_arn, output.bucket_arn],
             ),
+            # An hls job removes run directories no master references (batch_job.tree_runs);
+            # the output bucket is versioned, so a removed object stays recoverable.
+            statement(["s3:DeleteObject"], [output.arn_for_objects("*")]),
             ledger_write(table),
         ]
     )

@@ -87,7 +87,7 @@ def test_five_fast_uploads_end_with_the_newest_output(local_stack: tuple[dict, d
     assert conveyor(env, "resubmit", "--failed", "--since", "1h") == []
 
 
-BURST_FILES = 40
+BURST_FILES = 25
 """Each job is a `python -m batch_job` process (~0.5 s of CPU): enough files to keep both workers
 and the trigger busy at once, few enough for a 2-core machine; `bench/burst.py` runs 1,000."""
 
