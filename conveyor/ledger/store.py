@@ -144,7 +144,10 @@ class Ledger:
     def annotate(self, key: Mapping[str, str], fields: Mapping[str, Any]) -> bool:
         """Add facts (output, archive, metrics, error) to an existing item; False if it has none.
 
-        `key` is the item's primary key (see `transitions.identity_fields`).
+        `key` is the item's primary key (see `transitions.identity_fields`). `revision` moves: a
+        state change read before the facts landed (the completion, racing a worker that records
+        its probe while its RUNNING event is applied) fails its condition and reads again, instead
+        of putting the item back without them.
         """
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = {f":v{i}": value for i, value in enumerate(fields.values())}
@@ -153,10 +156,15 @@ class Ledger:
             self._client.update_item(
                 TableName=self._table,
                 Key=_serialize(_key_of(key)),
-                UpdateExpression=f"SET {assignments}, updated_at = :now",
+                UpdateExpression=(
+                    f"SET {assignments}, updated_at = :now, "
+                    "revision = if_not_exists(revision, :zero) + :one"
+                ),
                 ConditionExpression="attribute_exists(#pk)",
                 ExpressionAttributeNames={**names, "#pk": PARTITION_KEY},
-                ExpressionAttributeValues=_serialize({**values, ":now": iso(self._clock())}),
+                ExpressionAttributeValues=_serialize(
+                    {**values, ":now": iso(self._clock()), ":zero": 0, ":one": 1}
+                ),
             )
         except ClientError as err:
             if error_code(err) == "ConditionalCheckFailedException":

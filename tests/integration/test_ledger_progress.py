@@ -108,3 +108,18 @@ def test_conveyor_show_prints_the_progress(stack: Stack) -> None:
     as_json = runner.invoke(app, ["show", obj.key, "--json"], env={"COLUMNS": "200"})
     [row] = json.loads(as_json.stdout)
     assert row["progress"] == 42.5 and row["progress_at"]
+
+
+def test_facts_recorded_during_a_state_change_are_never_put_back_out(stack: Stack) -> None:
+    """The worker records its probe while the completion applies its RUNNING event: a state
+    change read before the facts landed must not write the item back without them."""
+    obj = upload(stack, "in/race.mov", b"hello")
+    key = primary_key(stack.staging, obj.key, f"v#{obj.version_id}")
+    book = ledger(stack)
+    job = str(uuid.uuid4())
+    assert book.apply(change(stack, obj, job, Status.SUBMITTED, 1000))
+    read_before = book.get(key["pk"], key["sk"])  # the completion reads...
+    assert book.annotate(key, {"probe": {"video_codec": "h264"}})  # ...the worker notes...
+    assert book.apply(change(stack, obj, job, Status.RUNNING, 1000), current=read_before)
+    item = book.get(key["pk"], key["sk"])  # ...and the completion's write keeps the facts
+    assert (item["status"], item["probe"]) == ("RUNNING", {"video_codec": "h264"})
