@@ -117,7 +117,7 @@ test: $(STAMP) $(CHECKOV) system-deps browser-deps node-check web media
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile
 
 bench: $(STAMP) $(AWSCLI) system-deps
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
