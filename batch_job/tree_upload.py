@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from batch_job.errors import BadInput
 from batch_job.limits import MAX_OUTPUT_BYTES
 from batch_job.tree_runs import REPLACED_METADATA, RUN_METADATA, delete_prefix, tree_dir
-from batch_job.upload import CHECKSUM, OutputConflict
-from conveyor.s3 import PRECONDITION_FAILED, error_code, head_or_none
+from batch_job.upload import CHECKSUM, as_conflict
+from conveyor.s3 import head_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +124,10 @@ class TreeUpload:
                 **condition,
             )
         except ClientError as err:
-            if error_code(err) in PRECONDITION_FAILED:
-                raise OutputConflict(f"s3://{self.bucket}/{self.key} changed") from err
-            if error_code(err) == "ConditionalRequestConflict":
-                raise OutputConflict(f"s3://{self.bucket}/{self.key} is being written") from err
-            raise
+            conflict = as_conflict(err, self.bucket, self.key)
+            if conflict is None:
+                raise
+            raise conflict from err
         self._on_written(len(self._master))
         self.found_committed()
         return str(response["ETag"]).strip('"')

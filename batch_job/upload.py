@@ -35,6 +35,16 @@ class OutputConflict(Exception):
     """The output key changed since we looked: decide again before committing."""
 
 
+def as_conflict(err: ClientError, bucket: str, key: str) -> OutputConflict | None:
+    """A conditional commit's refusal as OutputConflict (the key changed, or another writer's
+    commit is under way); None for any other error."""
+    if error_code(err) in PRECONDITION_FAILED:
+        return OutputConflict(f"s3://{bucket}/{key} changed")
+    if error_code(err) == "ConditionalRequestConflict":
+        return OutputConflict(f"s3://{bucket}/{key} is being written")
+    return None
+
+
 class OutputUpload:
     def __init__(
         self,
@@ -121,11 +131,10 @@ class OutputUpload:
                     **condition,
                 )
         except ClientError as err:
-            if error_code(err) in PRECONDITION_FAILED:
-                raise OutputConflict(f"s3://{self.bucket}/{self.key} changed") from err
-            if error_code(err) == "ConditionalRequestConflict":
-                raise OutputConflict(f"s3://{self.bucket}/{self.key} is being written") from err
-            raise
+            conflict = as_conflict(err, self.bucket, self.key)
+            if conflict is None:
+                raise
+            raise conflict from err
         self.committed = True
         self._shutdown()
         return str(response["ETag"]).strip('"')
