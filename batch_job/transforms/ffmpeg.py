@@ -223,6 +223,22 @@ def input_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
     ]
 
 
+def reading(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
+    """ffmpeg opening `url` with the allow-lists, quiet but for errors and `-progress` on stderr
+    (what Report reads): the start of every transform's command line."""
+    return [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostats",
+        "-progress",
+        "pipe:2",
+        *input_args(url, headers),
+    ]
+
+
 def probe_args(url: str, headers: Mapping[str, str] | None = None) -> list[str]:
     return [
         "ffprobe",
@@ -241,15 +257,7 @@ def ffmpeg_args(
 ) -> list[str]:
     """Fragmented MP4 (H.264 + AAC) on stdout, never taller than the source or the profile."""
     return [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostats",
-        "-progress",
-        "pipe:2",
-        *input_args(src_url, headers),
+        *reading(src_url, headers),
         "-map",
         "0:v:0",
         "-map",

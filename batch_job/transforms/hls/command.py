@@ -131,15 +131,7 @@ def hls_args(encode: Encode, url: str, headers: Mapping[str, str] | None = None)
         )
     jpeg = ["-c:v", "mjpeg", "-q:v", "3", "-fps_mode", "passthrough", "-f", "image2"]
     return [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostats",
-        "-progress",
-        "pipe:2",
-        *ffmpeg.input_args(url, headers),
+        *ffmpeg.reading(url, headers),
         "-filter_complex",
         filter_graph(encode),
         # The renditions: H.264 high + AAC stereo, CMAF segments, one media playlist each.
